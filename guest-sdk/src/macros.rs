@@ -1,0 +1,160 @@
+//! The export macros: one per function kind, turning a type into a Wasm component's
+//! exports. On non-Wasm targets they expand to nothing, so a function crate also builds
+//! (and unit-tests) natively.
+
+/// Exports a [`Map`](crate::Map) implementation as the component's map function.
+///
+/// ```ignore
+/// weir_sdk::export_map!(MyFunction);
+/// ```
+#[macro_export]
+macro_rules! export_map {
+    ($ty:ty) => {
+        #[cfg(target_arch = "wasm32")]
+        const _: () = {
+            use $crate::__private::bindings::map::exports::weir::udf::map_function as wit;
+            use $crate::__private::wit as types;
+
+            struct WeirMapExport;
+
+            ::std::thread_local! {
+                static INSTANCE: $crate::__private::Slot<$ty> =
+                    const { ::core::cell::RefCell::new(::core::option::Option::None) };
+            }
+
+            impl wit::Guest for WeirMapExport {
+                fn init(
+                    ctx: types::InitContext,
+                ) -> ::core::result::Result<(), ::std::string::String> {
+                    INSTANCE.with(|s| $crate::__private::init(s, ctx, <$ty as $crate::Map>::init))
+                }
+                fn process(
+                    input: types::Batch,
+                    keys: ::core::option::Option<types::KeyTable>,
+                ) -> types::Output {
+                    INSTANCE.with(|s| $crate::__private::map_process(s, input, keys))
+                }
+            }
+
+            $crate::__private::bindings::map::export_world!(
+                WeirMapExport with_types_in $crate::__private::bindings::map
+            );
+        };
+    };
+}
+
+/// Exports a [`ProcessWindow`](crate::ProcessWindow) implementation as the component's
+/// process-window function; with `, aggregate` also its
+/// [`WindowAggregate`](crate::WindowAggregate) for incremental aggregation.
+///
+/// ```ignore
+/// weir_sdk::export_window!(MyWindowFunction);
+/// weir_sdk::export_window!(MyCounter, aggregate);
+/// ```
+#[macro_export]
+macro_rules! export_window {
+    ($ty:ty) => {
+        $crate::export_window!(@impl $ty,
+            aggregate(_s, folds, accs, _el) => $crate::__private::no_aggregate(folds, accs),
+            merge(_s, _accs, _groups) => $crate::__private::no_merge());
+    };
+    ($ty:ty, aggregate) => {
+        $crate::export_window!(@impl $ty,
+            aggregate(s, folds, accs, el) => $crate::__private::window_aggregate(s, folds, accs, el),
+            merge(s, accs, groups) => $crate::__private::window_merge(s, accs, groups));
+    };
+    (@impl $ty:ty,
+        aggregate($s:ident, $folds:ident, $accs:ident, $el:ident) => $agg:expr,
+        merge($ms:ident, $maccs:ident, $groups:ident) => $merge:expr) => {
+        #[cfg(target_arch = "wasm32")]
+        const _: () = {
+            use $crate::__private::bindings::window::exports::weir::udf::window_function as wit;
+            use $crate::__private::wit as types;
+
+            struct WeirWindowExport;
+
+            ::std::thread_local! {
+                static INSTANCE: $crate::__private::Slot<$ty> =
+                    const { ::core::cell::RefCell::new(::core::option::Option::None) };
+            }
+
+            impl wit::Guest for WeirWindowExport {
+                fn init(ctx: types::InitContext) -> ::core::result::Result<(), ::std::string::String> {
+                    INSTANCE.with(|s| {
+                        $crate::__private::init(s, ctx, <$ty as $crate::ProcessWindow>::init)
+                    })
+                }
+                fn process(
+                    keys: types::KeyTable,
+                    windows: ::std::vec::Vec<wit::FiredWindow>,
+                    elements: types::Batch,
+                ) -> types::Output {
+                    INSTANCE.with(|s| $crate::__private::window_process(s, keys, windows, elements))
+                }
+                fn aggregate(
+                    _keys: types::KeyTable,
+                    $folds: ::std::vec::Vec<wit::Fold>,
+                    $accs: types::Values,
+                    $el: types::Batch,
+                ) -> wit::FoldOutput {
+                    INSTANCE.with(|$s| $agg)
+                }
+                fn merge(
+                    $maccs: types::Values,
+                    $groups: ::std::vec::Vec<u32>,
+                ) -> ::core::result::Result<types::Values, ::std::string::String> {
+                    INSTANCE.with(|$ms| $merge)
+                }
+            }
+
+            $crate::__private::bindings::window::export_world!(
+                WeirWindowExport with_types_in $crate::__private::bindings::window
+            );
+        };
+    };
+}
+
+/// Exports a [`BroadcastProcess`](crate::BroadcastProcess) implementation as the
+/// component's broadcast-process function.
+///
+/// ```ignore
+/// weir_sdk::export_broadcast!(MyEnricher);
+/// ```
+#[macro_export]
+macro_rules! export_broadcast {
+    ($ty:ty) => {
+        #[cfg(target_arch = "wasm32")]
+        const _: () = {
+            use $crate::__private::bindings::broadcast::exports::weir::udf::broadcast_function as wit;
+            use $crate::__private::wit as types;
+
+            struct WeirBroadcastExport;
+
+            ::std::thread_local! {
+                static INSTANCE: $crate::__private::Slot<$ty> =
+                    const { ::core::cell::RefCell::new(::core::option::Option::None) };
+            }
+
+            impl wit::Guest for WeirBroadcastExport {
+                fn init(ctx: types::InitContext) -> ::core::result::Result<(), ::std::string::String> {
+                    INSTANCE.with(|s| {
+                        $crate::__private::init(s, ctx, <$ty as $crate::BroadcastProcess>::init)
+                    })
+                }
+                fn process_element(
+                    input: types::Batch,
+                    keys: ::core::option::Option<types::KeyTable>,
+                ) -> types::Output {
+                    INSTANCE.with(|s| $crate::__private::broadcast_element(s, input, keys))
+                }
+                fn process_broadcast(input: types::Batch) -> types::Output {
+                    INSTANCE.with(|s| $crate::__private::broadcast_broadcast(s, input))
+                }
+            }
+
+            $crate::__private::bindings::broadcast::export_world!(
+                WeirBroadcastExport with_types_in $crate::__private::bindings::broadcast
+            );
+        };
+    };
+}

@@ -1,0 +1,481 @@
+//! Reading lines from files, a watermark per split.
+//!
+//! A reader holds several splits open at once and reads a batch at a time from the split
+//! whose watermark is lowest, so splits advance together in event time. Its watermark is
+//! the minimum over its splits that are neither finished nor idle: a reader that reads
+//! several files (or parts of one) counts every event, instead of racing one file ahead
+//! and turning the next file's events late.
+
+use std::collections::VecDeque;
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use memchr::memchr;
+
+use super::splits::Split;
+use crate::manifest::{EventTime, FileFormat, TimestampFrom};
+use crate::record::Batch;
+use crate::runtime::{Clock, NodeMetrics};
+
+/// Bytes read from a file at a time.
+const CHUNK: usize = 1 << 20;
+
+/// What a source produces.
+#[derive(Debug)]
+pub enum SourceEvent {
+    /// Records.
+    Data(Batch),
+    /// The reader's watermark advanced.
+    Watermark(i64),
+    /// Every split still open is idle.
+    Idle,
+    /// Everything the files held at the start has been read.
+    CaughtUp,
+    /// Nothing more will come.
+    End,
+    /// Nothing available right now (following growing files).
+    Pending,
+}
+
+/// One split being read.
+struct SplitReader {
+    split: Split,
+    file: Option<File>,
+    buf: Vec<u8>,
+    /// File offset of `buf[0]`.
+    buf_offset: u64,
+    cursor: usize,
+    skip_partial: bool,
+    done: bool,
+    at_eof: bool,
+    max_ts: i64,
+    idle: bool,
+    last_data_ms: i64,
+}
+
+impl SplitReader {
+    fn new(split: Split, now_ms: i64) -> Self {
+        Self {
+            skip_partial: split.start > 0,
+            split,
+            file: None,
+            buf: Vec::new(),
+            buf_offset: 0,
+            cursor: 0,
+            done: false,
+            at_eof: false,
+            max_ts: i64::MIN,
+            idle: false,
+            last_data_ms: now_ms,
+        }
+    }
+
+    /// Byte offset of the next unread line (what a checkpoint records).
+    #[allow(dead_code)]
+    fn position(&self) -> u64 {
+        self.buf_offset + self.cursor as u64
+    }
+
+    fn open(&mut self) -> Result<bool> {
+        if self.file.is_some() {
+            return Ok(true);
+        }
+        let mut f = match File::open(&self.split.path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+            Err(e) => {
+                return Err(e).with_context(|| format!("opening {}", self.split.path.display()));
+            }
+        };
+        // Start one byte early: if that byte ends a line, the split's first line is whole.
+        let from = self.split.start.saturating_sub(1);
+        f.seek(SeekFrom::Start(from))?;
+        self.buf_offset = from;
+        self.file = Some(f);
+        Ok(true)
+    }
+
+    /// Appends up to `max` lines to `out`; returns how many.
+    fn read_lines(
+        &mut self,
+        max: usize,
+        follow: bool,
+        mut push: impl FnMut(&[u8]),
+    ) -> Result<usize> {
+        if !self.open()? {
+            self.at_eof = true;
+            return Ok(0);
+        }
+        let mut n = 0;
+        while n < max && !self.done {
+            match memchr(b'\n', &self.buf[self.cursor..]) {
+                Some(j) => {
+                    let line_start = self.buf_offset + self.cursor as u64;
+                    let line = &self.buf[self.cursor..self.cursor + j];
+                    self.cursor += j + 1;
+                    if self.skip_partial {
+                        self.skip_partial = false;
+                        continue;
+                    }
+                    if line_start >= self.split.end {
+                        self.done = true;
+                        break;
+                    }
+                    push(line.strip_suffix(b"\r").unwrap_or(line));
+                    n += 1;
+                }
+                None => {
+                    if self.refill()? == 0 {
+                        self.at_eof = true;
+                        if !follow {
+                            let line_start = self.buf_offset + self.cursor as u64;
+                            if self.cursor < self.buf.len()
+                                && line_start < self.split.end
+                                && !self.skip_partial
+                            {
+                                push(&self.buf[self.cursor..]);
+                                n += 1;
+                            }
+                            self.cursor = self.buf.len();
+                            self.done = true;
+                        }
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(n)
+    }
+
+    fn refill(&mut self) -> Result<usize> {
+        if self.cursor > 0 {
+            self.buf.drain(..self.cursor);
+            self.buf_offset += self.cursor as u64;
+            self.cursor = 0;
+        }
+        let len = self.buf.len();
+        self.buf.resize(len + CHUNK, 0);
+        let file = self.file.as_mut().expect("opened");
+        let read = file
+            .read(&mut self.buf[len..])
+            .with_context(|| format!("reading {}", self.split.path.display()))?;
+        self.buf.truncate(len + read);
+        if read > 0 {
+            self.at_eof = false;
+        }
+        Ok(read)
+    }
+
+    fn watermark(&self, out_of_orderness: i64) -> i64 {
+        if self.max_ts == i64::MIN {
+            i64::MIN
+        } else {
+            self.max_ts
+                .saturating_sub(out_of_orderness)
+                .saturating_sub(1)
+        }
+    }
+}
+
+/// A parallel reader of a file source.
+pub struct FileSource {
+    splits: Vec<SplitReader>,
+    format: FileFormat,
+    follow: bool,
+    event_time: Option<EventTime>,
+    batch_size: usize,
+    clock: Arc<dyn Clock>,
+    metrics: Arc<NodeMetrics>,
+    queue: VecDeque<SourceEvent>,
+    started: bool,
+    emitted: i64,
+    idle: bool,
+    caught_up: bool,
+    next: usize,
+    missing_timestamps: u64,
+}
+
+impl FileSource {
+    /// A reader of `splits`.
+    pub fn new(
+        splits: Vec<Split>,
+        format: FileFormat,
+        follow: bool,
+        event_time: Option<EventTime>,
+        batch_size: usize,
+        clock: Arc<dyn Clock>,
+        metrics: Arc<NodeMetrics>,
+    ) -> Self {
+        let now = clock.now_ms();
+        Self {
+            splits: splits
+                .into_iter()
+                .map(|s| SplitReader::new(s, now))
+                .collect(),
+            format,
+            follow,
+            event_time,
+            batch_size,
+            clock,
+            metrics,
+            queue: VecDeque::new(),
+            started: false,
+            emitted: i64::MIN,
+            idle: false,
+            caught_up: false,
+            next: 0,
+            missing_timestamps: 0,
+        }
+    }
+
+    fn out_of_orderness(&self) -> i64 {
+        self.event_time
+            .as_ref()
+            .map_or(0, |e| e.max_out_of_orderness_ms as i64)
+    }
+
+    /// The next event.
+    pub fn next_event(&mut self) -> Result<SourceEvent> {
+        if let Some(e) = self.queue.pop_front() {
+            return Ok(e);
+        }
+        if !self.started {
+            self.started = true;
+            if self.event_time.is_none() {
+                // No timestamps, so nothing from here can be late: never hold others back.
+                self.emitted = i64::MAX;
+                return Ok(SourceEvent::Watermark(i64::MAX));
+            }
+        }
+        let now = self.clock.now_ms();
+        let Some(i) = self.pick() else {
+            if !self.caught_up {
+                self.caught_up = true;
+                self.queue.push_back(SourceEvent::End);
+                return Ok(SourceEvent::CaughtUp);
+            }
+            return Ok(SourceEvent::End);
+        };
+        let batch = self.read(i, now)?;
+        if batch.is_empty() {
+            if self.follow && self.splits.iter().all(|s| s.done || s.at_eof) {
+                if !self.caught_up {
+                    self.caught_up = true;
+                    self.queue.push_back(SourceEvent::CaughtUp);
+                }
+                self.check_idle(now);
+                if let Some(e) = self.queue.pop_front() {
+                    return Ok(e);
+                }
+                return Ok(SourceEvent::Pending);
+            }
+            return self.next_event();
+        }
+        self.metrics.records_in.add(batch.len() as u64);
+        self.queue.push_back(SourceEvent::Data(batch));
+        self.advance_watermark();
+        Ok(self.queue.pop_front().expect("just queued"))
+    }
+
+    /// The open split with the lowest watermark (round robin among equals), preferring
+    /// splits with data waiting.
+    fn pick(&mut self) -> Option<usize> {
+        let n = self.splits.len();
+        let ooo = self.out_of_orderness();
+        let candidates = (0..n)
+            .map(|k| (self.next + k) % n)
+            .filter(|&i| !self.splits[i].done);
+        let best =
+            candidates.min_by_key(|&i| (self.splits[i].at_eof, self.splits[i].watermark(ooo)))?;
+        self.next = (best + 1) % n.max(1);
+        Some(best)
+    }
+
+    fn read(&mut self, i: usize, now: i64) -> Result<Batch> {
+        let mut batch = Batch::with_capacity(self.batch_size, self.batch_size * 256);
+        let format = self.format;
+        let from = self.event_time.as_ref().map(|e| &e.from);
+        let mut max_ts = i64::MIN;
+        let mut missing = 0u64;
+        let split = &mut self.splits[i];
+        split.read_lines(self.batch_size, self.follow, |line| {
+            if format == FileFormat::JsonLines && line.iter().all(u8::is_ascii_whitespace) {
+                return;
+            }
+            let ts = match from {
+                None => None,
+                Some(TimestampFrom::Ingestion) => Some(now),
+                Some(TimestampFrom::Field(path)) => {
+                    match path.find(line).ok().and_then(|f| f.epoch_millis().ok()) {
+                        Some(t) => Some(t),
+                        None => {
+                            missing += 1;
+                            None
+                        }
+                    }
+                }
+            };
+            if let Some(t) = ts {
+                max_ts = max_ts.max(t);
+            }
+            batch.push(None, line, ts);
+        })?;
+        if !batch.is_empty() {
+            split.max_ts = split.max_ts.max(max_ts);
+            split.idle = false;
+            split.last_data_ms = now;
+            if self.idle {
+                self.idle = false;
+            }
+        }
+        if missing > 0 {
+            if self.missing_timestamps == 0 {
+                tracing::warn!(
+                    "{}: records without a readable event time pass on without a timestamp",
+                    split.split.path.display()
+                );
+            }
+            self.missing_timestamps += missing;
+        }
+        Ok(batch)
+    }
+
+    fn check_idle(&mut self, now: i64) {
+        let Some(timeout) = self.event_time.as_ref().and_then(|e| e.idle_timeout_ms) else {
+            return;
+        };
+        let mut changed = false;
+        for s in &mut self.splits {
+            if !s.done && !s.idle && s.at_eof && now - s.last_data_ms >= timeout as i64 {
+                s.idle = true;
+                changed = true;
+            }
+        }
+        if changed {
+            self.advance_watermark();
+        }
+        let open: Vec<&SplitReader> = self.splits.iter().filter(|s| !s.done).collect();
+        if !self.idle && !open.is_empty() && open.iter().all(|s| s.idle) {
+            self.idle = true;
+            self.queue.push_back(SourceEvent::Idle);
+        }
+    }
+
+    fn advance_watermark(&mut self) {
+        if self.event_time.is_none() {
+            return;
+        }
+        let ooo = self.out_of_orderness();
+        let wm = self
+            .splits
+            .iter()
+            .filter(|s| !s.done && !s.idle)
+            .map(|s| s.watermark(ooo))
+            .min();
+        // With every split finished or idle, the finished ones' progress still counts.
+        let wm = wm.unwrap_or_else(|| {
+            self.splits
+                .iter()
+                .map(|s| s.watermark(ooo))
+                .max()
+                .unwrap_or(i64::MIN)
+        });
+        if wm > self.emitted {
+            self.emitted = wm;
+            self.queue.push_back(SourceEvent::Watermark(wm));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::connector::plan_splits;
+    use crate::record::json_field::FieldPath;
+    use crate::runtime::SystemClock;
+
+    fn drain(src: &mut FileSource) -> (Vec<String>, Vec<i64>) {
+        let (mut lines, mut wms) = (Vec::new(), Vec::new());
+        loop {
+            match src.next_event().unwrap() {
+                SourceEvent::Data(b) => lines.extend(
+                    b.iter()
+                        .map(|r| String::from_utf8(r.value.to_vec()).unwrap()),
+                ),
+                SourceEvent::Watermark(w) => wms.push(w),
+                SourceEvent::End => return (lines, wms),
+                _ => {}
+            }
+        }
+    }
+
+    fn source(splits: Vec<Split>, event_time: Option<EventTime>) -> FileSource {
+        FileSource::new(
+            splits,
+            FileFormat::JsonLines,
+            false,
+            event_time,
+            3,
+            Arc::new(SystemClock),
+            Arc::default(),
+        )
+    }
+
+    #[test]
+    fn byte_range_splits_read_every_line_exactly_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("in.jsonl");
+        let lines: Vec<String> = (0..101)
+            .map(|i| format!("{{\"n\":{i},\"pad\":\"{}\"}}", "x".repeat(i % 7)))
+            .collect();
+        std::fs::write(&f, lines.join("\n")).unwrap(); // no final newline
+        for p in [1, 2, 3, 7, 40] {
+            let mut all = Vec::new();
+            let splits = plan_splits(&f, p, false).unwrap();
+            for s in splits {
+                all.extend(drain(&mut source(vec![s], None)).0);
+            }
+            all.sort_by_key(|l| {
+                serde_json::from_str::<serde_json::Value>(l).unwrap()["n"]
+                    .as_i64()
+                    .unwrap()
+            });
+            assert_eq!(all, lines, "parallelism {p}");
+        }
+    }
+
+    #[test]
+    fn the_watermark_is_the_minimum_over_splits() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a");
+        let b = dir.path().join("b");
+        std::fs::write(
+            &a,
+            (0..10)
+                .map(|i| format!("{{\"t\":{}}}\n", 1000 + i))
+                .collect::<String>(),
+        )
+        .unwrap();
+        std::fs::write(
+            &b,
+            (0..10)
+                .map(|i| format!("{{\"t\":{}}}\n", 5000 + i))
+                .collect::<String>(),
+        )
+        .unwrap();
+        let et = EventTime {
+            from: TimestampFrom::Field(FieldPath::parse("t").unwrap()),
+            max_out_of_orderness_ms: 100,
+            idle_timeout_ms: None,
+        };
+        let splits = plan_splits(dir.path(), 1, false).unwrap();
+        let (lines, wms) = drain(&mut source(splits, Some(et)));
+        assert_eq!(lines.len(), 20);
+        assert!(wms.windows(2).all(|w| w[0] < w[1]), "{wms:?}");
+        // Split b is far ahead, but while a is open the watermark follows a.
+        assert!(wms.iter().filter(|&&w| w < 4000).count() >= 2, "{wms:?}");
+        assert_eq!(*wms.last().unwrap(), 5009 - 100 - 1);
+    }
+}

@@ -1,0 +1,93 @@
+//! Sinks: each record's value as one line.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+
+use crate::operator::{Collector, Input, Operator};
+use crate::runtime::{Data, NodeMetrics};
+
+/// Writes record values, one per line, to a file. The file appears under its name only
+/// when the job ends well: until then it is written as `.<name>.part` beside it.
+pub struct FileSink {
+    path: PathBuf,
+    part: PathBuf,
+    out: Option<BufWriter<File>>,
+    metrics: Arc<NodeMetrics>,
+}
+
+impl FileSink {
+    /// A sink writing `path`.
+    pub fn create(path: &Path, metrics: Arc<NodeMetrics>) -> Result<Self> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        let name = path
+            .file_name()
+            .with_context(|| format!("{} is not a file name", path.display()))?;
+        let part = path.with_file_name(format!(".{}.part", name.to_string_lossy()));
+        let file = File::create(&part).with_context(|| format!("creating {}", part.display()))?;
+        Ok(Self {
+            path: path.to_owned(),
+            part,
+            out: Some(BufWriter::with_capacity(1 << 20, file)),
+            metrics,
+        })
+    }
+}
+
+fn write_values(out: &mut impl Write, data: &Data) -> std::io::Result<()> {
+    for r in data.batch().iter() {
+        out.write_all(r.value)?;
+        out.write_all(b"\n")?;
+    }
+    Ok(())
+}
+
+impl Operator for FileSink {
+    fn process(&mut self, _input: Input, data: Data, _out: &mut Collector) -> Result<()> {
+        let out = self.out.as_mut().context("the sink is closed")?;
+        write_values(out, &data).with_context(|| format!("writing {}", self.part.display()))?;
+        self.metrics.records_in.add(data.len() as u64);
+        Ok(())
+    }
+
+    fn finish(&mut self, _out: &mut Collector) -> Result<()> {
+        if let Some(out) = self.out.take() {
+            let file = out
+                .into_inner()
+                .map_err(|e| e.into_error())
+                .with_context(|| format!("writing {}", self.part.display()))?;
+            file.sync_all()?;
+            std::fs::rename(&self.part, &self.path)
+                .with_context(|| format!("moving {} into place", self.path.display()))?;
+        }
+        Ok(())
+    }
+}
+
+/// Writes record values, one per line, to standard output.
+pub struct StdoutSink {
+    metrics: Arc<NodeMetrics>,
+}
+
+impl StdoutSink {
+    /// A sink writing standard output.
+    pub fn new(metrics: Arc<NodeMetrics>) -> Self {
+        Self { metrics }
+    }
+}
+
+impl Operator for StdoutSink {
+    fn process(&mut self, _input: Input, data: Data, _out: &mut Collector) -> Result<()> {
+        let stdout = std::io::stdout();
+        let mut lock = stdout.lock();
+        write_values(&mut lock, &data)?;
+        lock.flush()?;
+        self.metrics.records_in.add(data.len() as u64);
+        Ok(())
+    }
+}

@@ -1,0 +1,22 @@
+//! Job manifests: TOML files that wire sources through operators into sinks.
+//!
+//! Loading runs in three steps: [`load`] parses the TOML (keeping the position of every
+//! value) and applies `--set` overrides; the [`model`] types mirror the file; [`resolve`]
+//! checks everything that TOML cannot (names, references, units, combinations) and
+//! produces a [`Job`], the validated plan. Every problem found along the way carries the
+//! file, line and field it comes from, and all of them are reported at once.
+
+mod diag;
+mod load;
+pub mod model;
+mod resolve;
+mod units;
+
+pub use diag::{Diagnostics, Problem};
+pub use load::{Override, load_file, load_str};
+pub use resolve::{
+    ComponentRef, ErrorPolicy, EventTime, FileFormat, InputRef, Job, KeyBy, Limits, Node, NodeKind,
+    OperatorKind, OperatorNode, Output, SinkKind, SourceKind, StateBackendKind, TimeDomain,
+    TimestampFrom, WindowAggregateKind, WindowKind,
+};
+pub use units::{ByteSize, Millis};

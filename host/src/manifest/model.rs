@@ -1,0 +1,172 @@
+//! The manifest as written: one struct per TOML table.
+//!
+//! Fields are checked for names and types here (unknown fields are errors); everything
+//! else is checked in `resolve`. Values that later checks may complain about are
+//! `Spanned`, so the complaint can name their line.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::units::{ByteSize, Millis};
+
+/// A whole manifest.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// `[job]`: name and job-wide settings.
+    pub job: Spanned<JobTable>,
+    /// `[sources.<name>]`.
+    #[serde(default)]
+    pub sources: BTreeMap<String, Spanned<SourceTable>>,
+    /// `[operators.<name>]`.
+    #[serde(default)]
+    pub operators: BTreeMap<String, Spanned<OperatorTable>>,
+    /// `[sinks.<name>]`.
+    #[serde(default)]
+    pub sinks: BTreeMap<String, Spanned<SinkTable>>,
+}
+
+/// `[job]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobTable {
+    /// The job's name (used in logs and for the default state directory).
+    pub name: Spanned<String>,
+    /// Parallel instances of every operator (default 1).
+    pub parallelism: Option<Spanned<u32>>,
+    /// Number of key groups: the most parallel instances keyed state can ever be spread
+    /// over (default 128, as Flink's default maximum parallelism).
+    pub max_parallelism: Option<Spanned<u32>>,
+    /// Records per batch handed to a function (default 1024).
+    pub batch_size: Option<Spanned<u32>>,
+    /// Where keyed state lives (default `.weir/<job name>/state` next to the manifest).
+    pub state_dir: Option<Spanned<String>>,
+    /// `rocksdb` (default) or `memory`.
+    pub state_backend: Option<Spanned<String>>,
+}
+
+/// `[sources.<name>]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceTable {
+    /// `file`.
+    pub kind: Spanned<String>,
+    /// File or folder to read (file sources).
+    pub path: Option<Spanned<String>>,
+    /// `json-lines` (default) or `text-lines`.
+    pub format: Option<Spanned<String>>,
+    /// Keep reading data appended to the files instead of ending at their end.
+    pub follow: Option<bool>,
+    /// Parallel readers (default: the job's parallelism).
+    pub parallelism: Option<Spanned<u32>>,
+    /// Event time and watermarks.
+    pub event_time: Option<Spanned<EventTimeTable>>,
+}
+
+/// `[sources.<name>.event_time]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventTimeTable {
+    /// Field of the JSON value holding epoch milliseconds (number or string).
+    pub field: Option<Spanned<String>>,
+    /// `ingestion`: stamp records with the wall clock when read.
+    pub from: Option<Spanned<String>>,
+    /// Bounded out-of-orderness of the watermark (default 0).
+    pub max_out_of_orderness: Option<Spanned<Millis>>,
+    /// A split with no records for this long stops holding the watermark back.
+    pub idle_timeout: Option<Spanned<Millis>>,
+}
+
+/// `[operators.<name>]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OperatorTable {
+    /// `map`, `window` or `broadcast`.
+    pub kind: Spanned<String>,
+    /// Where the records come from: a source, an operator, or `<operator>.late` /
+    /// `<operator>.dead-letter`.
+    pub input: Spanned<String>,
+    /// The broadcast input (`broadcast` operators).
+    pub broadcast: Option<Spanned<String>>,
+    /// Read the broadcast input to its current end before the main input.
+    pub bootstrap: Option<Spanned<bool>>,
+    /// The Wasm component: a `.wasm` file, or a Rust crate directory to build.
+    pub component: Option<Spanned<String>>,
+    /// Handed to the function's `init` as JSON.
+    pub config: Option<Spanned<toml::Value>>,
+    /// Files the host reads and hands to `init`: name → path.
+    #[serde(default)]
+    pub files: BTreeMap<String, Spanned<String>>,
+    /// Partition the input by key: `"key"` (the record key) or `{ field = "a.b" }`.
+    pub key_by: Option<Spanned<KeyByValue>>,
+    /// The window (`window` operators).
+    pub window: Option<Spanned<WindowTable>>,
+    /// `event` (default) or `processing` time for windows.
+    pub time: Option<Spanned<String>>,
+    /// Incremental aggregate of windows: `count` or `function`.
+    pub aggregate: Option<Spanned<String>>,
+    /// How long windows stay open for late elements after firing (default 0).
+    pub allowed_lateness: Option<Spanned<Millis>>,
+    /// `fail` (default) or `dead-letter`.
+    pub on_error: Option<Spanned<String>>,
+    /// Sandbox limits of the function.
+    pub limits: Option<Spanned<LimitsTable>>,
+    /// Parallel instances (default: the job's parallelism).
+    pub parallelism: Option<Spanned<u32>>,
+    /// Stable id of the operator's state (default: its name).
+    pub uid: Option<Spanned<String>>,
+}
+
+/// `key_by`: `"key"` or `{ field = "..." }`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum KeyByValue {
+    /// `"key"`.
+    Word(String),
+    /// `{ field = "..." }`.
+    Field {
+        /// The JSON field path.
+        field: String,
+    },
+}
+
+/// `window = { ... }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WindowTable {
+    /// `tumbling`, `sliding`, `session` or `count`.
+    #[serde(rename = "type")]
+    pub kind: Spanned<String>,
+    /// Length (time windows) — or elements (count windows, as an integer).
+    pub size: Option<Spanned<toml::Value>>,
+    /// Step between sliding windows (time or count).
+    pub slide: Option<Spanned<toml::Value>>,
+    /// Inactivity that closes a session.
+    pub gap: Option<Spanned<Millis>>,
+    /// Shift of tumbling and sliding window boundaries from the epoch.
+    pub offset: Option<Spanned<Millis>>,
+}
+
+/// `limits = { ... }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsTable {
+    /// CPU time one call may take (default 1s).
+    pub deadline: Option<Spanned<Millis>>,
+    /// Linear memory one instance may grow to (default 256MiB).
+    pub memory: Option<Spanned<ByteSize>>,
+}
+
+/// `[sinks.<name>]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SinkTable {
+    /// `file` or `stdout`.
+    pub kind: Spanned<String>,
+    /// What to write (as `operators.*.input`).
+    pub input: Spanned<String>,
+    /// Output file (file sinks).
+    pub path: Option<Spanned<String>>,
+}

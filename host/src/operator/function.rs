@@ -1,0 +1,141 @@
+//! The functions operators call, whatever runs them: Wasm components, or native Rust
+//! registered by name (for embedding and for measuring Wasm against native code).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use anyhow::Result;
+
+use crate::record::{Batch, KeyTable, Values};
+use crate::state::KeyedState;
+use crate::wasm::Failure;
+use crate::wasm::bindings::types::{InitContext, Output};
+use crate::wasm::bindings::window_function::{FiredWindow, Fold, FoldOutput};
+
+/// Who a function is, in logs and errors.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FunctionLabel {
+    /// The operator.
+    pub operator: String,
+    /// The function: `component <path>, sha256:<hash>` or `native function <name>`.
+    pub function: String,
+}
+
+impl std::fmt::Display for FunctionLabel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "operator `{}` ({})", self.operator, self.function)
+    }
+}
+
+/// A map function instance.
+pub trait MapFunction: Send {
+    /// Who it is.
+    fn label(&self) -> &FunctionLabel;
+    /// Processes a batch.
+    fn process(
+        &mut self,
+        input: &Batch,
+        keys: Option<&KeyTable>,
+        now_ms: i64,
+    ) -> Result<Output, Failure>;
+}
+
+/// A process-window function instance.
+pub trait WindowFunction: Send {
+    /// Who it is.
+    fn label(&self) -> &FunctionLabel;
+    /// Processes fired windows.
+    fn process(
+        &mut self,
+        keys: &KeyTable,
+        windows: &[FiredWindow],
+        elements: &Batch,
+        now_ms: i64,
+    ) -> Result<Output, Failure>;
+    /// Folds elements into accumulators.
+    fn aggregate(
+        &mut self,
+        keys: &KeyTable,
+        folds: &[Fold],
+        accumulators: &Values,
+        elements: &Batch,
+    ) -> Result<FoldOutput, Failure>;
+    /// Merges accumulators.
+    fn merge(&mut self, accumulators: &Values, groups: &[u32]) -> Result<Values, Failure>;
+}
+
+/// A broadcast-process function instance.
+pub trait BroadcastFunction: Send {
+    /// Who it is.
+    fn label(&self) -> &FunctionLabel;
+    /// Processes main-input records.
+    fn process_element(
+        &mut self,
+        input: &Batch,
+        keys: Option<&KeyTable>,
+        now_ms: i64,
+    ) -> Result<Output, Failure>;
+    /// Processes broadcast records.
+    fn process_broadcast(&mut self, input: &Batch, now_ms: i64) -> Result<Output, Failure>;
+    /// Digest and number of entries of the instance's broadcast state.
+    fn broadcast_state(&self) -> (u64, usize);
+}
+
+/// Makes a native map function instance: init context and keyed state (when keyed).
+pub type MapFactory =
+    dyn Fn(&InitContext, Option<KeyedState>) -> Result<Box<dyn MapFunction>> + Send + Sync;
+/// Makes a native process-window function instance.
+pub type WindowFactory =
+    dyn Fn(&InitContext, Option<KeyedState>) -> Result<Box<dyn WindowFunction>> + Send + Sync;
+/// Makes a native broadcast-process function instance.
+pub type BroadcastFactory =
+    dyn Fn(&InitContext, Option<KeyedState>) -> Result<Box<dyn BroadcastFunction>> + Send + Sync;
+
+/// Native functions a manifest can name as `component = "native:<name>"`.
+#[derive(Default, Clone)]
+pub struct NativeFunctions {
+    pub(crate) maps: HashMap<String, Arc<MapFactory>>,
+    pub(crate) windows: HashMap<String, Arc<WindowFactory>>,
+    pub(crate) broadcasts: HashMap<String, Arc<BroadcastFactory>>,
+}
+
+impl NativeFunctions {
+    /// Registers a native map function.
+    pub fn map(
+        &mut self,
+        name: &str,
+        f: impl Fn(&InitContext, Option<KeyedState>) -> Result<Box<dyn MapFunction>>
+        + Send
+        + Sync
+        + 'static,
+    ) -> &mut Self {
+        self.maps.insert(name.to_owned(), Arc::new(f));
+        self
+    }
+
+    /// Registers a native process-window function.
+    pub fn window(
+        &mut self,
+        name: &str,
+        f: impl Fn(&InitContext, Option<KeyedState>) -> Result<Box<dyn WindowFunction>>
+        + Send
+        + Sync
+        + 'static,
+    ) -> &mut Self {
+        self.windows.insert(name.to_owned(), Arc::new(f));
+        self
+    }
+
+    /// Registers a native broadcast-process function.
+    pub fn broadcast(
+        &mut self,
+        name: &str,
+        f: impl Fn(&InitContext, Option<KeyedState>) -> Result<Box<dyn BroadcastFunction>>
+        + Send
+        + Sync
+        + 'static,
+    ) -> &mut Self {
+        self.broadcasts.insert(name.to_owned(), Arc::new(f));
+        self
+    }
+}

@@ -1,0 +1,125 @@
+//! The map operator: calls its function once per batch and applies the error policy.
+
+use std::sync::Arc;
+
+use anyhow::Result;
+
+use super::dead_letter::ErrorHandler;
+use super::function::MapFunction;
+use super::isolate::run_isolated;
+use super::{Collector, Input, Operator};
+use crate::record::{Batch, HAS_TIMESTAMP, KeyTable};
+use crate::runtime::{Clock, Data, NodeMetrics};
+use crate::wasm::bindings::types::Output;
+
+/// Runs a map function.
+pub struct MapOperator {
+    function: Box<dyn MapFunction>,
+    errors: ErrorHandler,
+    clock: Arc<dyn Clock>,
+    metrics: Arc<NodeMetrics>,
+}
+
+impl MapOperator {
+    /// An operator calling `function`.
+    pub fn new(
+        function: Box<dyn MapFunction>,
+        errors: ErrorHandler,
+        clock: Arc<dyn Clock>,
+        metrics: Arc<NodeMetrics>,
+    ) -> Self {
+        Self {
+            function,
+            errors,
+            clock,
+            metrics,
+        }
+    }
+}
+
+/// Gives records without a timestamp the timestamp of the input they came from.
+pub(crate) fn inherit_timestamps(out: &mut Output, input: &Batch) {
+    for i in 0..out.records.len() {
+        if out.records.flags[i] & HAS_TIMESTAMP == 0 {
+            let origin = out.origins[i] as usize;
+            if let Some(t) = input.get(origin).timestamp {
+                out.records.set_timestamp(i, t);
+            }
+        }
+    }
+}
+
+/// Handles what a batch call produced: emits records, applies the error policy to
+/// failed inputs.
+pub(crate) fn emit_results(
+    input: &Batch,
+    isolated: super::Isolated,
+    errors: &ErrorHandler,
+    metrics: &NodeMetrics,
+    out: &mut Collector,
+) -> Result<()> {
+    let mut output = isolated.output;
+    inherit_timestamps(&mut output, input);
+    for e in &output.errors {
+        errors.failed(&input.get(e.index as usize), &e.message, out)?;
+    }
+    for (i, f) in &isolated.failures {
+        errors.failed(&input.get(*i as usize), &f.to_string(), out)?;
+    }
+    metrics.records_out.add(output.records.len() as u64);
+    out.records(output.records);
+    Ok(())
+}
+
+/// Sends records that could not be keyed to the error policy.
+pub(crate) fn reject_unkeyed(
+    data: &Data,
+    errors: &ErrorHandler,
+    out: &mut Collector,
+) -> Result<()> {
+    if let Data::Keyed(k) = data {
+        for (i, why) in &k.unkeyed {
+            errors.failed(&k.batch.get(*i as usize), why, out)?;
+        }
+    }
+    Ok(())
+}
+
+/// The records of `data` that can be processed, with their keys.
+pub(crate) fn processable(data: Data) -> (Batch, Option<KeyTable>) {
+    match data {
+        Data::Records(b) => (b, None),
+        Data::Keyed(k) if k.unkeyed.is_empty() => (k.batch, Some(k.keys)),
+        Data::Keyed(k) => {
+            let skip: std::collections::HashSet<u32> = k.unkeyed.iter().map(|(i, _)| *i).collect();
+            let mut batch = Batch::default();
+            let mut keys = crate::record::KeyTableBuilder::default();
+            for i in 0..k.batch.len() {
+                if !skip.contains(&(i as u32)) {
+                    batch.push_record(&k.batch.get(i));
+                    keys.push(k.keys.key_of(i));
+                }
+            }
+            (batch, Some(keys.finish()))
+        }
+    }
+}
+
+impl Operator for MapOperator {
+    fn process(&mut self, _input: Input, data: Data, out: &mut Collector) -> Result<()> {
+        self.metrics.records_in.add(data.len() as u64);
+        reject_unkeyed(&data, &self.errors, out)?;
+        let (batch, keys) = processable(data);
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let now = self.clock.now_ms();
+        let f = &mut self.function;
+        let metrics = &self.metrics;
+        let isolated = run_isolated(&batch, keys.as_ref(), |b, k| {
+            metrics.calls.add(1);
+            f.process(b, k, now)
+        });
+        emit_results(&batch, isolated, &self.errors, &self.metrics, out)
+    }
+}

@@ -1,0 +1,127 @@
+//! Operators: what a task does with the messages it receives.
+//!
+//! An operator gets data and watermarks and emits into a [`Collector`]: records and
+//! watermarks on its main output, failed records on its dead-letter output, late elements
+//! on its late output. Operators of one task are chained: the main output of one is the
+//! input of the next.
+
+mod broadcast;
+pub mod dead_letter;
+mod function;
+mod isolate;
+mod map;
+mod wasm_functions;
+pub mod window;
+
+pub use broadcast::BroadcastOperator;
+pub use dead_letter::{ErrorHandler, FunctionError, RecordSummary};
+pub use function::{
+    BroadcastFunction, FunctionLabel, MapFunction, NativeFunctions, WindowFunction,
+};
+pub use isolate::{Isolated, run_isolated};
+pub use map::MapOperator;
+pub use wasm_functions::WasmFunctions;
+pub use window::{WindowOperator, WindowSpec};
+
+use anyhow::Result;
+
+use crate::record::Batch;
+use crate::runtime::Data;
+
+/// Which input of an operator a message came on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Input {
+    /// The main input.
+    Main,
+    /// The broadcast input of a broadcast operator.
+    Broadcast,
+}
+
+/// The side outputs of an operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Side {
+    /// Failed records, as JSON lines with their error.
+    DeadLetter,
+    /// Elements too late for their windows, as they arrived.
+    Late,
+}
+
+/// What an operator emits on its main output.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// Records.
+    Data(Data),
+    /// A watermark.
+    Watermark(i64),
+}
+
+/// Collects what an operator emits while it handles one message.
+#[derive(Debug, Default)]
+pub struct Collector {
+    /// Main output, in order.
+    pub events: Vec<Event>,
+    /// Side outputs.
+    pub side: Vec<(Side, Batch)>,
+}
+
+impl Collector {
+    /// Emits records.
+    pub fn records(&mut self, batch: Batch) {
+        if !batch.is_empty() {
+            self.events.push(Event::Data(Data::Records(batch)));
+        }
+    }
+
+    /// Emits a watermark.
+    pub fn watermark(&mut self, wm: i64) {
+        self.events.push(Event::Watermark(wm));
+    }
+
+    /// Emits records on a side output.
+    pub fn side(&mut self, side: Side, batch: Batch) {
+        if !batch.is_empty() {
+            self.side.push((side, batch));
+        }
+    }
+
+    /// Whether nothing was emitted.
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty() && self.side.is_empty()
+    }
+}
+
+/// What an operator reports when the job ends.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OperatorReport {
+    /// Digest and size of the broadcast state (broadcast operators).
+    pub broadcast_state: Option<(u64, usize)>,
+}
+
+/// A task's handling of one kind of node.
+pub trait Operator: Send {
+    /// Handles data arriving on `input`.
+    fn process(&mut self, input: Input, data: Data, out: &mut Collector) -> Result<()>;
+
+    /// The input watermark advanced to `wm`. By default it is passed on.
+    fn on_watermark(&mut self, wm: i64, out: &mut Collector) -> Result<()> {
+        out.watermark(wm);
+        Ok(())
+    }
+
+    /// Processing time is now `now_ms` (called regularly while the task runs).
+    fn on_processing_time(&mut self, now_ms: i64, out: &mut Collector) -> Result<()> {
+        let _ = (now_ms, out);
+        Ok(())
+    }
+
+    /// Every input is done; emit what remains.
+    fn finish(&mut self, out: &mut Collector) -> Result<()> {
+        let _ = out;
+        Ok(())
+    }
+
+    /// The job is ending; report what the summary shows.
+    fn report(&self) -> OperatorReport {
+        OperatorReport::default()
+    }
+}

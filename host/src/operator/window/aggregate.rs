@@ -1,0 +1,183 @@
+//! Incremental aggregation: each window keeps one accumulator instead of its elements.
+//! `count` is done by the host (the accumulator is a JSON number); `function` calls the
+//! component's `aggregate` once per batch of input.
+
+use anyhow::{Context, Result, anyhow};
+
+use super::store::{Key, WindowState};
+use crate::manifest::WindowAggregateKind;
+use crate::operator::Collector;
+use crate::operator::dead_letter::ErrorHandler;
+use crate::operator::function::WindowFunction;
+use crate::record::{Batch, KeyTableBuilder, Values};
+use crate::runtime::NodeMetrics;
+use crate::state::WriteOp;
+use crate::time::Window;
+use crate::wasm::bindings::types::TimeWindow;
+use crate::wasm::bindings::window_function::Fold;
+
+/// Elements of one batch going to one window.
+#[derive(Debug)]
+pub struct Group {
+    /// The window's key.
+    pub key: Key,
+    /// The window.
+    pub window: Window,
+    /// Indexes of the elements in the batch.
+    pub records: Vec<u32>,
+}
+
+/// A count accumulator's value.
+pub fn count_of(acc: Option<&[u8]>) -> Result<u64> {
+    match acc {
+        None => Ok(0),
+        Some(b) => std::str::from_utf8(b)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .context("corrupt count accumulator"),
+    }
+}
+
+/// Folds each group's elements into its window's accumulator; returns the writes.
+#[allow(clippy::too_many_arguments)]
+pub fn fold(
+    groups: &[Group],
+    batch: &Batch,
+    kind: WindowAggregateKind,
+    st: &WindowState,
+    function: &mut dyn WindowFunction,
+    errors: &ErrorHandler,
+    metrics: &NodeMetrics,
+    out: &mut Collector,
+) -> Result<Vec<WriteOp>> {
+    let keys: Vec<Vec<u8>> = groups
+        .iter()
+        .map(|g| st.acc_key(&g.key, &g.window))
+        .collect();
+    let old = st.accumulators(&keys)?;
+    let mut ops = Vec::with_capacity(groups.len());
+    match kind {
+        WindowAggregateKind::Count => {
+            for ((g, k), acc) in groups.iter().zip(keys).zip(old) {
+                let n = count_of(acc.as_deref())? + g.records.len() as u64;
+                ops.push(WriteOp::Put(k, n.to_string().into_bytes()));
+            }
+        }
+        WindowAggregateKind::Function => {
+            let new = fold_function(groups, batch, &old, function, errors, metrics, out)?;
+            ops.extend(keys.into_iter().zip(new).map(|(k, v)| WriteOp::Put(k, v)));
+        }
+    }
+    Ok(ops)
+}
+
+fn call(
+    groups: &[(&Group, Option<&[u8]>, &[u32])],
+    batch: &Batch,
+    function: &mut dyn WindowFunction,
+    metrics: &NodeMetrics,
+) -> Result<(Values, Vec<(u32, String)>), crate::wasm::Failure> {
+    let mut keys = KeyTableBuilder::default();
+    let mut elements = Batch::default();
+    let mut folds = Vec::with_capacity(groups.len());
+    let mut accs = Values::default();
+    let mut origin = Vec::new();
+    for (g, acc, records) in groups {
+        keys.push(&g.key.bytes);
+        let first = elements.len() as u32;
+        for &i in *records {
+            elements.push_record(&batch.get(i as usize));
+            origin.push(i);
+        }
+        folds.push(Fold {
+            window: TimeWindow {
+                start: g.window.start,
+                end: g.window.end,
+            },
+            first,
+            count: records.len() as u32,
+        });
+        accs.push(*acc);
+    }
+    metrics.calls.add(1);
+    let o = function.aggregate(&keys.finish(), &folds, &accs, &elements)?;
+    let failed = o
+        .errors
+        .into_iter()
+        .map(|e| (origin[e.index as usize], e.message))
+        .collect();
+    Ok((o.accumulators, failed))
+}
+
+fn fold_function(
+    groups: &[Group],
+    batch: &Batch,
+    old: &[Option<Vec<u8>>],
+    function: &mut dyn WindowFunction,
+    errors: &ErrorHandler,
+    metrics: &NodeMetrics,
+    out: &mut Collector,
+) -> Result<Vec<Vec<u8>>> {
+    let all: Vec<(&Group, Option<&[u8]>, &[u32])> = groups
+        .iter()
+        .zip(old)
+        .map(|(g, a)| (g, a.as_deref(), g.records.as_slice()))
+        .collect();
+    if let Ok((accs, failed)) = call(&all, batch, function, metrics) {
+        for (i, message) in failed {
+            errors.failed(&batch.get(i as usize), &message, out)?;
+        }
+        return (0..accs.len())
+            .map(|i| {
+                accs.get(i)
+                    .map(<[u8]>::to_vec)
+                    .ok_or_else(|| anyhow!("aggregate returned no accumulator"))
+            })
+            .collect();
+    }
+    // The call failed as a whole: fold one element at a time to find the culprits.
+    let mut result = Vec::with_capacity(groups.len());
+    for (g, acc) in groups.iter().zip(old) {
+        let mut acc = acc.clone();
+        for &i in &g.records {
+            match call(&[(g, acc.as_deref(), &[i])], batch, function, metrics) {
+                Ok((accs, failed)) => {
+                    for (j, message) in failed {
+                        errors.failed(&batch.get(j as usize), &message, out)?;
+                    }
+                    acc = accs.get(0).map(<[u8]>::to_vec);
+                }
+                Err(f) => errors.failed(&batch.get(i as usize), &f.to_string(), out)?,
+            }
+        }
+        result.push(acc.unwrap_or_default());
+    }
+    Ok(result)
+}
+
+/// Merges the accumulators of session windows that merged into one.
+pub fn merge(
+    accs: &[Vec<u8>],
+    kind: WindowAggregateKind,
+    function: &mut dyn WindowFunction,
+) -> Result<Vec<u8>> {
+    match kind {
+        WindowAggregateKind::Count => {
+            let mut n = 0;
+            for a in accs {
+                n += count_of(Some(a))?;
+            }
+            Ok(n.to_string().into_bytes())
+        }
+        WindowAggregateKind::Function => {
+            let mut values = Values::default();
+            for a in accs {
+                values.push(Some(a));
+            }
+            let merged = function
+                .merge(&values, &[accs.len() as u32])
+                .map_err(|f| anyhow!("merging session accumulators: {f}"))?;
+            Ok(merged.get(0).map(<[u8]>::to_vec).unwrap_or_default())
+        }
+    }
+}

@@ -1,0 +1,138 @@
+//! Calling the process-window function for fired windows: many windows per call, and on
+//! a failed call each window alone, so only the windows that fail go to the error policy.
+
+use anyhow::Result;
+use serde_json::json;
+
+use crate::operator::Collector;
+use crate::operator::dead_letter::ErrorHandler;
+use crate::operator::function::WindowFunction;
+use crate::record::{Batch, HAS_TIMESTAMP, KeyTableBuilder, RecordRef};
+use crate::runtime::NodeMetrics;
+use crate::time::{Window, max_timestamp};
+use crate::wasm::Failure;
+use crate::wasm::bindings::types::{Output, TimeWindow};
+use crate::wasm::bindings::window_function::FiredWindow;
+
+/// Elements per call (windows are not split: one window's elements go in one call).
+const CALL_ELEMENTS: usize = 8 * 1024;
+
+/// A window to fire, with its elements.
+#[derive(Debug)]
+pub struct Fired {
+    /// Its key.
+    pub key: Vec<u8>,
+    /// Its bounds.
+    pub window: Window,
+    /// Whether it fired before.
+    pub update: bool,
+    /// Its elements (or its one accumulator).
+    pub elements: Batch,
+}
+
+/// Fires `windows` through `function`, emitting into `out`.
+pub fn fire(
+    windows: Vec<Fired>,
+    function: &mut dyn WindowFunction,
+    errors: &ErrorHandler,
+    metrics: &NodeMetrics,
+    now_ms: i64,
+    out: &mut Collector,
+) -> Result<()> {
+    let mut start = 0;
+    while start < windows.len() {
+        let mut end = start;
+        let mut n = 0;
+        while end < windows.len()
+            && (end == start || n + windows[end].elements.len() <= CALL_ELEMENTS)
+        {
+            n += windows[end].elements.len();
+            end += 1;
+        }
+        let chunk = &windows[start..end];
+        metrics.windows_fired.add(chunk.len() as u64);
+        match call(chunk, function, metrics, now_ms) {
+            Ok(o) => emit(chunk, o, errors, metrics, out)?,
+            Err(_) if chunk.len() > 1 => {
+                for w in chunk {
+                    let one = std::slice::from_ref(w);
+                    match call(one, function, metrics, now_ms) {
+                        Ok(o) => emit(one, o, errors, metrics, out)?,
+                        Err(f) => failed(w, &f.to_string(), errors, out)?,
+                    }
+                }
+            }
+            Err(f) => failed(&chunk[0], &f.to_string(), errors, out)?,
+        }
+        start = end;
+    }
+    Ok(())
+}
+
+fn call(
+    chunk: &[Fired],
+    function: &mut dyn WindowFunction,
+    metrics: &NodeMetrics,
+    now_ms: i64,
+) -> Result<Output, Failure> {
+    let mut keys = KeyTableBuilder::default();
+    let mut elements = Batch::default();
+    let mut fired = Vec::with_capacity(chunk.len());
+    for w in chunk {
+        keys.push(&w.key);
+        let first = elements.len() as u32;
+        for r in w.elements.iter() {
+            elements.push_record(&r);
+        }
+        fired.push(FiredWindow {
+            window: TimeWindow {
+                start: w.window.start,
+                end: w.window.end,
+            },
+            first,
+            count: w.elements.len() as u32,
+            update: w.update,
+        });
+    }
+    metrics.calls.add(1);
+    function.process(&keys.finish(), &fired, &elements, now_ms)
+}
+
+fn emit(
+    chunk: &[Fired],
+    mut o: Output,
+    errors: &ErrorHandler,
+    metrics: &NodeMetrics,
+    out: &mut Collector,
+) -> Result<()> {
+    // A window's results carry its last instant as their timestamp, as in Flink.
+    for i in 0..o.records.len() {
+        if o.records.flags[i] & HAS_TIMESTAMP == 0 {
+            let w = &chunk[o.origins[i] as usize].window;
+            o.records.set_timestamp(i, max_timestamp(w));
+        }
+    }
+    for e in &o.errors {
+        failed(&chunk[e.index as usize], &e.message, errors, out)?;
+    }
+    metrics.records_out.add(o.records.len() as u64);
+    out.records(o.records);
+    Ok(())
+}
+
+/// A window the function failed on, as a record for the error policy: its key, and a
+/// value naming the window and its number of elements.
+fn failed(w: &Fired, message: &str, errors: &ErrorHandler, out: &mut Collector) -> Result<()> {
+    let value = serde_json::to_vec(&json!({
+        "window": { "start": w.window.start, "end": w.window.end },
+        "elements": w.elements.len(),
+    }))
+    .expect("JSON values serialize");
+    let r = RecordRef {
+        key: Some(&w.key),
+        value: &value,
+        timestamp: Some(max_timestamp(&w.window)),
+        headers: &[],
+    };
+    errors.failed(&r, message, out)
+}

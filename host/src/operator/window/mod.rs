@@ -1,0 +1,374 @@
+//! The window operator: keyed tumbling, sliding, session and count windows in event or
+//! processing time, with allowed lateness, a late-data output, and optional incremental
+//! aggregation; fired windows go to a process-window function.
+//!
+//! Semantics follow Flink's: an event-time window fires when the watermark reaches its
+//! last instant (`end - 1`); its state is kept until the watermark passes that instant
+//! plus the allowed lateness, and an element arriving in between fires it again with the
+//! update. An element whose every window is past that point goes to the late output.
+
+mod aggregate;
+mod count;
+pub mod elements;
+mod fire;
+mod sessions;
+mod store;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use anyhow::{Result, bail};
+
+pub use store::RESERVED;
+
+use aggregate::Group;
+use fire::Fired;
+use store::{Key, WindowState};
+
+use super::dead_letter::ErrorHandler;
+use super::function::WindowFunction;
+use super::map::reject_unkeyed;
+use super::{Collector, Input, Operator, Side};
+use crate::manifest::{TimeDomain, WindowAggregateKind, WindowKind};
+use crate::record::{Batch, RecordRef};
+use crate::runtime::{Clock, Data, KeyedBatch, NodeMetrics};
+use crate::state::{KeyedState, WriteOp};
+use crate::time::{Timer, TimerKind, Timers, Window, assign, is_late, max_timestamp};
+
+/// How a window operator is set up.
+#[derive(Debug, Clone, Copy)]
+pub struct WindowSpec {
+    /// The assigner.
+    pub kind: WindowKind,
+    /// Event or processing time.
+    pub time: TimeDomain,
+    /// Incremental aggregate, if any.
+    pub aggregate: Option<WindowAggregateKind>,
+    /// Allowed lateness in milliseconds.
+    pub allowed_lateness: i64,
+}
+
+/// Runs windows and a process-window function.
+pub struct WindowOperator {
+    spec: WindowSpec,
+    function: Box<dyn WindowFunction>,
+    errors: ErrorHandler,
+    clock: Arc<dyn Clock>,
+    metrics: Arc<NodeMetrics>,
+    st: WindowState,
+    timers: Timers,
+    /// Windows that fired and still have state (a late element fires them again).
+    fired: HashSet<(Vec<u8>, Window)>,
+    watermark: i64,
+    scratch: Vec<Window>,
+    outside_windows: u64,
+}
+
+impl WindowOperator {
+    /// A window operator over `keyed` state.
+    pub fn new(
+        spec: WindowSpec,
+        function: Box<dyn WindowFunction>,
+        errors: ErrorHandler,
+        keyed: KeyedState,
+        clock: Arc<dyn Clock>,
+        metrics: Arc<NodeMetrics>,
+    ) -> Result<Self> {
+        Ok(Self {
+            spec,
+            function,
+            errors,
+            clock,
+            metrics,
+            st: WindowState::new(keyed)?,
+            timers: Timers::default(),
+            fired: HashSet::new(),
+            watermark: i64::MIN,
+            scratch: Vec::new(),
+            outside_windows: 0,
+        })
+    }
+
+    fn event_time(&self) -> bool {
+        self.spec.time == TimeDomain::Event
+    }
+
+    /// The time an element counts at, or `None` (it went to the error policy).
+    fn time_of(&self, r: &RecordRef<'_>, now: i64, out: &mut Collector) -> Result<Option<i64>> {
+        if !self.event_time() {
+            return Ok(Some(now));
+        }
+        match r.timestamp {
+            Some(t) => Ok(Some(t)),
+            None => {
+                self.errors.failed(
+                    r,
+                    "the record has no event timestamp (see the source's event_time)",
+                    out,
+                )?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// An element no window took: late (to the late output) or between sliding windows.
+    fn unplaced(&mut self, r: &RecordRef<'_>, t: i64, out: &mut Collector) {
+        if self.event_time() && t.saturating_add(self.spec.allowed_lateness) <= self.watermark {
+            let mut b = Batch::default();
+            b.push_record(r);
+            self.metrics.late.add(1);
+            out.side(Side::Late, b);
+        } else {
+            if self.outside_windows == 0 {
+                tracing::info!(
+                    "window slide is longer than its size: elements between windows belong to none"
+                );
+            }
+            self.outside_windows += 1;
+        }
+    }
+
+    /// Registers a window's timers; returns whether it is already due (a late element
+    /// within the allowed lateness).
+    fn schedule(&mut self, key: &Key, w: Window) -> bool {
+        let fire_at = max_timestamp(&w);
+        self.timers.register(Timer {
+            time: fire_at,
+            kind: TimerKind::Fire,
+            key: key.bytes.clone(),
+            window: w,
+        });
+        if self.event_time() {
+            self.timers.register(Timer {
+                time: fire_at.saturating_add(self.spec.allowed_lateness),
+                kind: TimerKind::Cleanup,
+                key: key.bytes.clone(),
+                window: w,
+            });
+            fire_at <= self.watermark
+        } else {
+            false
+        }
+    }
+
+    fn process_time_windows(&mut self, k: KeyedBatch, out: &mut Collector) -> Result<()> {
+        let now = self.clock.now_ms();
+        let keys: Vec<Key> = (0..k.keys.len())
+            .map(|i| Key {
+                bytes: k.keys.key(i).to_vec(),
+                group: k.groups[i],
+            })
+            .collect();
+        let mut groups: Vec<Group> = Vec::new();
+        let mut index: HashMap<(u32, Window), usize> = HashMap::new();
+        let mut windows = std::mem::take(&mut self.scratch);
+        for i in 0..k.batch.len() {
+            let r = k.batch.get(i);
+            let Some(t) = self.time_of(&r, now, out)? else {
+                continue;
+            };
+            assign(&self.spec.kind, t, &mut windows);
+            let mut placed = false;
+            for &w in &windows {
+                if self.event_time() && is_late(&w, self.spec.allowed_lateness, self.watermark) {
+                    continue;
+                }
+                placed = true;
+                let key = k.keys.of_record[i];
+                let g = *index.entry((key, w)).or_insert_with(|| {
+                    groups.push(Group {
+                        key: keys[key as usize].clone(),
+                        window: w,
+                        records: Vec::new(),
+                    });
+                    groups.len() - 1
+                });
+                groups[g].records.push(i as u32);
+            }
+            if !placed {
+                self.unplaced(&r, t, out);
+            }
+        }
+        self.scratch = windows;
+        let ops = match self.spec.aggregate {
+            Some(kind) => aggregate::fold(
+                &groups,
+                &k.batch,
+                kind,
+                &self.st,
+                &mut *self.function,
+                &self.errors,
+                &self.metrics,
+                out,
+            )?,
+            None => {
+                let mut ops = Vec::new();
+                for g in &groups {
+                    let at = self.st.contents_key(&g.key, &g.window);
+                    for &i in &g.records {
+                        let e = elements::encode(&k.batch.get(i as usize));
+                        ops.push(WriteOp::Append(
+                            at.clone(),
+                            crate::state::encode_list_element(&e),
+                        ));
+                    }
+                }
+                ops
+            }
+        };
+        self.st.write(ops)?;
+        let mut due = Vec::new();
+        for g in &groups {
+            if self.schedule(&g.key, g.window) {
+                due.push((g.key.clone(), g.window));
+            }
+        }
+        self.fire_windows(due, out)
+    }
+
+    /// Fires windows now, with what their state holds.
+    fn fire_windows(&mut self, windows: Vec<(Key, Window)>, out: &mut Collector) -> Result<()> {
+        if windows.is_empty() {
+            return Ok(());
+        }
+        let mut fired = Vec::with_capacity(windows.len());
+        match self.spec.aggregate {
+            Some(_) => {
+                let keys: Vec<Vec<u8>> =
+                    windows.iter().map(|(k, w)| self.st.acc_key(k, w)).collect();
+                for ((key, w), acc) in windows.into_iter().zip(self.st.accumulators(&keys)?) {
+                    let Some(acc) = acc else { continue };
+                    let mut elements = Batch::default();
+                    elements.push(None, &acc, Some(max_timestamp(&w)));
+                    fired.push(self.fired(key, w, elements));
+                }
+            }
+            None => {
+                for (key, w) in windows {
+                    let elements = self.st.elements(&key, &w)?;
+                    if !elements.is_empty() {
+                        fired.push(self.fired(key, w, elements));
+                    }
+                }
+            }
+        }
+        let now = self.clock.now_ms();
+        fire::fire(
+            fired,
+            &mut *self.function,
+            &self.errors,
+            &self.metrics,
+            now,
+            out,
+        )
+    }
+
+    fn fired(&mut self, key: Key, window: Window, elements: Batch) -> Fired {
+        let update = !self.fired.insert((key.bytes.clone(), window));
+        Fired {
+            key: key.bytes,
+            window,
+            update,
+            elements,
+        }
+    }
+
+    /// Fires and cleans up every window whose timers are due at `time`.
+    fn advance(&mut self, time: i64, out: &mut Collector) -> Result<()> {
+        let due = self.timers.due(time);
+        if due.is_empty() {
+            return Ok(());
+        }
+        let mut fire = Vec::new();
+        let mut cleanup = Vec::new();
+        for t in due {
+            let key = self.st.key(&t.key);
+            match t.kind {
+                TimerKind::Fire => fire.push((key, t.window)),
+                TimerKind::Cleanup => cleanup.push((key, t.window)),
+            }
+        }
+        self.fire_windows(fire, out)?;
+        if !self.event_time() {
+            // Processing-time windows have no lateness: fired is done.
+            cleanup = self
+                .fired
+                .iter()
+                .filter(|(_, w)| max_timestamp(w) <= time)
+                .map(|(k, w)| (self.st.key(k), *w))
+                .collect();
+        }
+        let mut ops = Vec::new();
+        for (key, w) in cleanup {
+            self.fired.remove(&(key.bytes.clone(), w));
+            ops.extend(self.st.clear(&key, &w));
+            if matches!(self.spec.kind, WindowKind::Session { .. }) {
+                let mut s = self.st.sessions(&key)?;
+                s.retain(|x| *x != w);
+                ops.push(self.st.put_sessions(&key, &s));
+            }
+        }
+        self.st.write(ops)
+    }
+}
+
+impl Operator for WindowOperator {
+    fn process(&mut self, _input: Input, data: Data, out: &mut Collector) -> Result<()> {
+        self.metrics.records_in.add(data.len() as u64);
+        reject_unkeyed(&data, &self.errors, out)?;
+        let Data::Keyed(k) = data else {
+            bail!("a window operator's input must be keyed");
+        };
+        let k = without_unkeyed(k);
+        match self.spec.kind {
+            WindowKind::Count { size, slide } => self.process_count(k, size, slide, out),
+            WindowKind::Session { gap_ms } => self.process_sessions(k, gap_ms, out),
+            _ => self.process_time_windows(k, out),
+        }
+    }
+
+    fn on_watermark(&mut self, wm: i64, out: &mut Collector) -> Result<()> {
+        if self.event_time() && wm > self.watermark {
+            self.watermark = wm;
+            self.advance(wm, out)?;
+        }
+        out.watermark(wm);
+        Ok(())
+    }
+
+    fn on_processing_time(&mut self, now_ms: i64, out: &mut Collector) -> Result<()> {
+        if !self.event_time() && !matches!(self.spec.kind, WindowKind::Count { .. }) {
+            self.advance(now_ms, out)?;
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, out: &mut Collector) -> Result<()> {
+        // At the end of the input every window fires: event-time windows already did at
+        // the final watermark; processing-time windows do now.
+        if !self.event_time() {
+            self.advance(i64::MAX, out)?;
+        }
+        Ok(())
+    }
+}
+
+/// Drops records that could not be keyed (they went to the error policy).
+fn without_unkeyed(k: KeyedBatch) -> KeyedBatch {
+    if k.unkeyed.is_empty() {
+        return k;
+    }
+    // A key keeps its group: look them up in the original table.
+    let by_key: HashMap<Vec<u8>, u16> = (0..k.keys.len())
+        .map(|i| (k.keys.key(i).to_vec(), k.groups[i]))
+        .collect();
+    let (batch, keys) = super::map::processable(Data::Keyed(k));
+    let keys = keys.expect("keyed data has keys");
+    let groups = (0..keys.len()).map(|i| by_key[keys.key(i)]).collect();
+    KeyedBatch {
+        batch,
+        keys,
+        groups,
+        unkeyed: Vec::new(),
+    }
+}

@@ -1,0 +1,148 @@
+//! Session windows: each element proposes `[t, t + gap)`, which merges with every session
+//! of its key it overlaps or touches. Merged sessions' elements (or accumulators) move to
+//! the merged window, their timers are replaced by its timers.
+
+use std::collections::HashMap;
+
+use anyhow::Result;
+
+use super::store::Key;
+use super::{WindowOperator, aggregate, elements};
+use crate::operator::Collector;
+use crate::record::Batch;
+use crate::runtime::KeyedBatch;
+use crate::state::{WriteOp, encode_list_element};
+use crate::time::{TimerKind, Window, is_late, max_timestamp, merge_session};
+
+impl WindowOperator {
+    pub(super) fn process_sessions(
+        &mut self,
+        k: KeyedBatch,
+        gap: i64,
+        out: &mut Collector,
+    ) -> Result<()> {
+        let now = self.clock.now_ms();
+        let mut sessions: HashMap<u32, Vec<Window>> = HashMap::new();
+        let mut due: Vec<(Key, Window)> = Vec::new();
+        for i in 0..k.batch.len() {
+            let r = k.batch.get(i);
+            let Some(t) = self.time_of(&r, now, out)? else {
+                continue;
+            };
+            let ki = k.keys.of_record[i];
+            let key = Key {
+                bytes: k.keys.key(ki as usize).to_vec(),
+                group: k.groups[ki as usize],
+            };
+            if !sessions.contains_key(&ki) {
+                sessions.insert(ki, self.st.sessions(&key)?);
+            }
+            let set = sessions.get_mut(&ki).expect("just loaded");
+            let before = set.clone();
+            let m = merge_session(
+                set,
+                Window {
+                    start: t,
+                    end: t.saturating_add(gap),
+                },
+            );
+            if self.event_time() && is_late(&m.result, self.spec.allowed_lateness, self.watermark) {
+                *set = before;
+                self.unplaced(&r, t, out);
+                continue;
+            }
+            let mut ops = Vec::new();
+            let mut was_fired = false;
+            let mut moved_accs = Vec::new();
+            for old in m.merged.iter().filter(|w| **w != m.result) {
+                was_fired |= self.fired.remove(&(key.bytes.clone(), *old));
+                let fire_at = max_timestamp(old);
+                self.timers.remove(
+                    &key.bytes,
+                    *old,
+                    &[
+                        (fire_at, TimerKind::Fire),
+                        (
+                            fire_at.saturating_add(self.spec.allowed_lateness),
+                            TimerKind::Cleanup,
+                        ),
+                    ],
+                );
+                match self.spec.aggregate {
+                    Some(_) => {
+                        if let Some(acc) = self
+                            .st
+                            .accumulators(&[self.st.acc_key(&key, old)])?
+                            .pop()
+                            .flatten()
+                        {
+                            moved_accs.push(acc);
+                        }
+                    }
+                    None => {
+                        let els = self.st.elements(&key, old)?;
+                        let at = self.st.contents_key(&key, &m.result);
+                        for e in els.iter() {
+                            ops.push(WriteOp::Append(
+                                at.clone(),
+                                encode_list_element(&elements::encode(&e)),
+                            ));
+                        }
+                    }
+                }
+                ops.extend(self.st.clear(&key, old));
+            }
+            if was_fired {
+                self.fired.insert((key.bytes.clone(), m.result));
+            }
+            // Write the moved state before adding the element to it.
+            if let Some(kind) = self.spec.aggregate {
+                let at = self.st.acc_key(&key, &m.result);
+                if let Some(existing) = self
+                    .st
+                    .accumulators(std::slice::from_ref(&at))?
+                    .pop()
+                    .flatten()
+                {
+                    moved_accs.push(existing);
+                }
+                if !moved_accs.is_empty() {
+                    let merged = aggregate::merge(&moved_accs, kind, &mut *self.function)?;
+                    ops.push(WriteOp::Put(at, merged));
+                }
+                self.st.write(ops)?;
+                let mut one = Batch::default();
+                one.push_record(&r);
+                let group = aggregate::Group {
+                    key: key.clone(),
+                    window: m.result,
+                    records: vec![0],
+                };
+                let writes = aggregate::fold(
+                    &[group],
+                    &one,
+                    kind,
+                    &self.st,
+                    &mut *self.function,
+                    &self.errors,
+                    &self.metrics,
+                    out,
+                )?;
+                self.st.write(writes)?;
+            } else {
+                let at = self.st.contents_key(&key, &m.result);
+                ops.push(WriteOp::Append(
+                    at,
+                    encode_list_element(&elements::encode(&r)),
+                ));
+                self.st.write(ops)?;
+            }
+            self.st.write(vec![self.st.put_sessions(&key, set)])?;
+            if self.schedule(&key, m.result) {
+                due.retain(|(dk, dw)| !(dk.bytes == key.bytes && m.merged.contains(dw)));
+                due.push((key, m.result));
+            }
+        }
+        self.fire_windows(due, out)
+    }
+}

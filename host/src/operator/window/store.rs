@@ -1,0 +1,179 @@
+//! The window operator's own state: window contents, accumulators, session sets and
+//! element counters, in the operator's keyed state under reserved names.
+
+use anyhow::{Context, Result};
+
+use super::elements;
+use crate::record::Batch;
+use crate::state::{KeyedState, Kind, Namespace, StateDef, StateKeyPrefix, WriteOp, decode_list};
+use crate::time::Window;
+
+/// Reserved prefix of state names the host itself uses.
+pub const RESERVED: &str = "__weir/";
+
+/// The window operator's states.
+pub struct WindowState {
+    /// The operator's keyed state.
+    pub keyed: KeyedState,
+    contents: StateDef,
+    acc: StateDef,
+    sessions: StateDef,
+    counter: StateDef,
+}
+
+/// A key and its key group.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Key {
+    /// Key bytes.
+    pub bytes: Vec<u8>,
+    /// Key group.
+    pub group: u16,
+}
+
+fn ns(w: &Window) -> Namespace {
+    Namespace::Window {
+        start: w.start,
+        end: w.end,
+    }
+}
+
+impl WindowState {
+    /// Declares the states in `keyed`.
+    pub fn new(keyed: KeyedState) -> Result<Self> {
+        let def = |name: &str, kind| keyed.define(&format!("{RESERVED}{name}"), kind, None);
+        Ok(Self {
+            contents: def("contents", Kind::List)?,
+            acc: def("accumulator", Kind::Value)?,
+            sessions: def("sessions", Kind::Value)?,
+            counter: def("count", Kind::Value)?,
+            keyed,
+        })
+    }
+
+    /// The key with its group.
+    pub fn key(&self, bytes: &[u8]) -> Key {
+        Key {
+            bytes: bytes.to_vec(),
+            group: self.keyed.group(bytes),
+        }
+    }
+
+    /// Where a window's elements are.
+    pub fn contents_key(&self, key: &Key, w: &Window) -> Vec<u8> {
+        StateKeyPrefix::new(self.contents.id, key.group, &key.bytes, ns(w)).0
+    }
+
+    /// Where a window's accumulator is.
+    pub fn acc_key(&self, key: &Key, w: &Window) -> Vec<u8> {
+        StateKeyPrefix::new(self.acc.id, key.group, &key.bytes, ns(w)).0
+    }
+
+    fn sessions_key(&self, key: &Key) -> Vec<u8> {
+        StateKeyPrefix::new(self.sessions.id, key.group, &key.bytes, Namespace::Global).0
+    }
+
+    fn count_key(&self, key: &Key) -> Vec<u8> {
+        StateKeyPrefix::new(self.counter.id, key.group, &key.bytes, Namespace::Global).0
+    }
+
+    /// Applies writes.
+    pub fn write(&self, ops: Vec<WriteOp>) -> Result<()> {
+        if ops.is_empty() {
+            return Ok(());
+        }
+        self.keyed.backend().write(ops)
+    }
+
+    /// A window's elements.
+    pub fn elements(&self, key: &Key, w: &Window) -> Result<Batch> {
+        let mut b = Batch::default();
+        if let Some(bytes) = self.keyed.backend().get(&self.contents_key(key, w))? {
+            for e in decode_list(&bytes)? {
+                elements::decode_into(e, &mut b)?;
+            }
+        }
+        Ok(b)
+    }
+
+    /// Accumulators of many windows.
+    pub fn accumulators(&self, keys: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>> {
+        self.keyed.backend().multi_get(keys)
+    }
+
+    /// Drops a window's elements and accumulator.
+    pub fn clear(&self, key: &Key, w: &Window) -> Vec<WriteOp> {
+        vec![
+            WriteOp::Delete(self.contents_key(key, w)),
+            WriteOp::Delete(self.acc_key(key, w)),
+        ]
+    }
+
+    /// A key's session windows.
+    pub fn sessions(&self, key: &Key) -> Result<Vec<Window>> {
+        let Some(bytes) = self.keyed.backend().get(&self.sessions_key(key))? else {
+            return Ok(Vec::new());
+        };
+        bytes
+            .chunks(16)
+            .map(|c| {
+                let c: &[u8; 16] = c.try_into().context("corrupt session state")?;
+                Ok(Window {
+                    start: i64::from_be_bytes(c[..8].try_into()?),
+                    end: i64::from_be_bytes(c[8..].try_into()?),
+                })
+            })
+            .collect()
+    }
+
+    /// Stores a key's session windows.
+    pub fn put_sessions(&self, key: &Key, sessions: &[Window]) -> WriteOp {
+        if sessions.is_empty() {
+            return WriteOp::Delete(self.sessions_key(key));
+        }
+        let mut bytes = Vec::with_capacity(16 * sessions.len());
+        for w in sessions {
+            bytes.extend_from_slice(&w.start.to_be_bytes());
+            bytes.extend_from_slice(&w.end.to_be_bytes());
+        }
+        WriteOp::Put(self.sessions_key(key), bytes)
+    }
+
+    /// A key's element count and its retained elements (count windows).
+    pub fn counted(&self, key: &Key) -> Result<(u64, Vec<Vec<u8>>)> {
+        let count = match self.keyed.backend().get(&self.count_key(key))? {
+            Some(b) => u64::from_be_bytes(b.as_slice().try_into().context("corrupt count state")?),
+            None => 0,
+        };
+        let elements = match self
+            .keyed
+            .backend()
+            .get(&self.contents_key(key, &COUNT_WINDOW))?
+        {
+            Some(b) => decode_list(&b)?.into_iter().map(<[u8]>::to_vec).collect(),
+            None => Vec::new(),
+        };
+        Ok((count, elements))
+    }
+
+    /// Stores a key's element count and retained elements (count windows).
+    pub fn put_counted(&self, key: &Key, count: u64, retained: &[Vec<u8>]) -> Vec<WriteOp> {
+        let mut list = Vec::new();
+        for e in retained {
+            list.extend(crate::state::encode_list_element(e));
+        }
+        vec![
+            WriteOp::Put(self.count_key(key), count.to_be_bytes().to_vec()),
+            if list.is_empty() {
+                WriteOp::Delete(self.contents_key(key, &COUNT_WINDOW))
+            } else {
+                WriteOp::Put(self.contents_key(key, &COUNT_WINDOW), list)
+            },
+        ]
+    }
+}
+
+/// The namespace count windows keep their elements under.
+const COUNT_WINDOW: Window = Window {
+    start: i64::MIN,
+    end: i64::MIN,
+};

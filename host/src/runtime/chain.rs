@@ -1,0 +1,161 @@
+//! The operators of one task in a row: each one's main output feeds the next, the last
+//! one's main output and every side output go to the task's outlets.
+
+use std::collections::HashMap;
+
+use anyhow::{Context, Result};
+
+use super::exchange::Outlet;
+use super::message::{Data, Message};
+use crate::manifest::Output;
+use crate::operator::{Collector, Event, Input, Operator, OperatorReport, Side};
+
+/// One operator of a chain and the node it runs.
+pub struct Link {
+    /// Index of the node in the job.
+    pub node: usize,
+    /// Its name, for errors.
+    pub name: String,
+    /// The operator.
+    pub op: Box<dyn Operator>,
+}
+
+/// A task's operators and outlets.
+pub struct Chain {
+    /// The node whose output the first link reads (a source), if the task starts with one.
+    source: Option<usize>,
+    links: Vec<Link>,
+    outlets: HashMap<(usize, Output), Vec<Outlet>>,
+}
+
+impl Chain {
+    /// A chain after `source` (if the task reads a source) through `links`.
+    pub fn new(
+        source: Option<usize>,
+        links: Vec<Link>,
+        outlets: HashMap<(usize, Output), Vec<Outlet>>,
+    ) -> Self {
+        Self {
+            source,
+            links,
+            outlets,
+        }
+    }
+
+    fn last_node(&self, before: usize) -> usize {
+        if before == 0 {
+            self.source
+                .expect("a chain without links starts at a source")
+        } else {
+            self.links[before - 1].node
+        }
+    }
+
+    /// Data arriving on the task's `input`: into the first link (or straight out, for a
+    /// source task without operators).
+    pub fn process(&mut self, input: Input, data: Data) -> Result<()> {
+        self.deliver(0, Some(input), Event::Data(data))
+    }
+
+    /// The task's input watermark advanced.
+    pub fn watermark(&mut self, wm: i64) -> Result<()> {
+        self.deliver(0, None, Event::Watermark(wm))
+    }
+
+    fn deliver(&mut self, at: usize, input: Option<Input>, event: Event) -> Result<()> {
+        if at == self.links.len() {
+            let node = self.last_node(at);
+            return self.send(node, Output::Main, event);
+        }
+        let mut out = Collector::default();
+        let link = &mut self.links[at];
+        match event {
+            Event::Data(d) => link.op.process(input.unwrap_or(Input::Main), d, &mut out),
+            Event::Watermark(w) => link.op.on_watermark(w, &mut out),
+        }
+        .with_context(|| format!("operator `{}`", link.name))?;
+        self.route(at, out)
+    }
+
+    fn route(&mut self, at: usize, out: Collector) -> Result<()> {
+        let node = self.links[at].node;
+        for (side, batch) in out.side {
+            let output = match side {
+                Side::DeadLetter => Output::DeadLetter,
+                Side::Late => Output::Late,
+            };
+            self.send(node, output, Event::Data(Data::Records(batch)))?;
+        }
+        for e in out.events {
+            self.deliver(at + 1, None, e)?;
+        }
+        Ok(())
+    }
+
+    fn send(&mut self, node: usize, output: Output, event: Event) -> Result<()> {
+        let Some(outlets) = self.outlets.get_mut(&(node, output)) else {
+            return Ok(());
+        };
+        match event {
+            Event::Watermark(w) => {
+                for o in outlets {
+                    o.send_all(&Message::Watermark(w))?;
+                }
+            }
+            Event::Data(d) => {
+                let n = outlets.len();
+                for (i, o) in outlets.iter_mut().enumerate() {
+                    if i + 1 == n {
+                        o.send_data(d)?;
+                        break;
+                    }
+                    o.send_data(d.clone())?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Processing time is `now_ms`.
+    pub fn processing_time(&mut self, now_ms: i64) -> Result<()> {
+        for at in 0..self.links.len() {
+            let mut out = Collector::default();
+            let link = &mut self.links[at];
+            link.op
+                .on_processing_time(now_ms, &mut out)
+                .with_context(|| format!("operator `{}`", link.name))?;
+            if !out.is_empty() {
+                self.route(at, out)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Every input is done: finishes each operator in order, then ends every outlet.
+    pub fn finish(&mut self) -> Result<()> {
+        for at in 0..self.links.len() {
+            let mut out = Collector::default();
+            let link = &mut self.links[at];
+            link.op
+                .finish(&mut out)
+                .with_context(|| format!("operator `{}`", link.name))?;
+            self.route(at, out)?;
+        }
+        self.control(&Message::End)
+    }
+
+    /// Sends a control message (idle, caught up, end) on every outlet.
+    pub fn control(&mut self, message: &Message) -> Result<()> {
+        for outlets in self.outlets.values_mut() {
+            for o in outlets {
+                o.send_all(message)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// What each operator reports, by node.
+    pub fn reports(&self) -> Vec<(usize, OperatorReport)> {
+        self.links.iter().map(|l| (l.node, l.op.report())).collect()
+    }
+}

@@ -1,0 +1,731 @@
+//! Starting a job, running its tasks, stopping it, and what it reports at the end.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow, bail};
+use crossbeam_channel::bounded;
+
+use super::chain::{Chain, Link};
+use super::clock::{Clock, SystemClock};
+use super::exchange::{Cancelled, Outlet, Partition};
+use super::metrics::Metrics;
+use super::plan::{Plan, plan};
+use super::task::{Port, TaskInstance};
+use crate::connector::{FileSink, FileSource, StdoutSink, plan_splits};
+use crate::manifest::{
+    ComponentRef, Job, Node, NodeKind, OperatorKind, OperatorNode, Output, SinkKind, SourceKind,
+};
+use crate::operator::{
+    BroadcastOperator, ErrorHandler, FunctionError, MapOperator, NativeFunctions, Operator,
+    OperatorReport, WasmFunctions, WindowOperator, WindowSpec,
+};
+use crate::state::{KeyedState, StateBackend, StateRegistry, open_backend};
+use crate::wasm::bindings::types::InitContext;
+use crate::wasm::bindings::{broadcast_function, map_function, window_function};
+use crate::wasm::{Prepared, default_cache_dir};
+
+/// Messages a channel holds per upstream instance before the sender waits.
+const CHANNEL_DEPTH: usize = 4;
+
+/// How to run a job.
+#[derive(Clone)]
+pub struct RunOptions {
+    /// Processing time.
+    pub clock: Arc<dyn Clock>,
+    /// Native functions manifests may name as `native:<name>`.
+    pub natives: NativeFunctions,
+    /// Where compiled components are cached (none: not cached).
+    pub cache_dir: Option<PathBuf>,
+    /// Keep the state directory when the job ends.
+    pub keep_state: bool,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        Self {
+            clock: Arc::new(SystemClock),
+            natives: NativeFunctions::default(),
+            cache_dir: default_cache_dir(),
+            keep_state: false,
+        }
+    }
+}
+
+/// Why a job failed.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    /// A function failed on a record under the `fail` policy.
+    #[error(transparent)]
+    Function(FunctionError),
+    /// The job could not start, or failed while running.
+    #[error("{0:#}")]
+    Failed(anyhow::Error),
+}
+
+impl From<anyhow::Error> for JobError {
+    fn from(e: anyhow::Error) -> Self {
+        match e.downcast_ref::<FunctionError>() {
+            Some(f) => JobError::Function(f.clone()),
+            None => JobError::Failed(e),
+        }
+    }
+}
+
+/// What one sink wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SinkReport {
+    /// Sink name.
+    pub name: String,
+    /// The output it read (`op`, `op.late`, `op.dead-letter`).
+    pub reads: String,
+    /// What kind of output that is.
+    pub output: Output,
+    /// Where it wrote: a file path or `stdout`.
+    pub target: String,
+    /// Records written.
+    pub records: u64,
+}
+
+/// What a finished job reports.
+#[derive(Debug, Clone)]
+pub struct JobReport {
+    /// Job name.
+    pub name: String,
+    /// Wall time from the start of the tasks (after functions were loaded).
+    pub elapsed: Duration,
+    /// Records read by all sources.
+    pub records_in: u64,
+    /// Records written by sinks of main outputs.
+    pub records_out: u64,
+    /// Records written by dead-letter sinks.
+    pub dead_letters: u64,
+    /// Records written by late-data sinks.
+    pub late: u64,
+    /// Each sink.
+    pub sinks: Vec<SinkReport>,
+    /// Per broadcast operator: digest and size of each instance's broadcast state.
+    pub broadcast_states: BTreeMap<String, Vec<(u64, usize)>>,
+}
+
+impl std::fmt::Display for JobReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let secs = self.elapsed.as_secs_f64();
+        writeln!(f, "job `{}` finished in {secs:.2}s", self.name)?;
+        let rate = if secs > 0.0 {
+            self.records_in as f64 / secs
+        } else {
+            0.0
+        };
+        writeln!(f, "  records in:   {} ({rate:.0}/s)", self.records_in)?;
+        writeln!(f, "  records out:  {}", self.records_out)?;
+        writeln!(f, "  dead-letter:  {}", self.dead_letters)?;
+        if self.late > 0 || self.sinks.iter().any(|s| s.output == Output::Late) {
+            writeln!(f, "  late:         {}", self.late)?;
+        }
+        for s in &self.sinks {
+            writeln!(
+                f,
+                "  {} <- {}: {} records -> {}",
+                s.name, s.reads, s.records, s.target
+            )?;
+        }
+        for (op, states) in &self.broadcast_states {
+            let same = states.windows(2).all(|w| w[0].0 == w[1].0);
+            let entries = states.first().map_or(0, |s| s.1);
+            writeln!(
+                f,
+                "  broadcast state of {op}: {entries} entries, {} on {} instances",
+                if same { "identical" } else { "DIFFERENT" },
+                states.len()
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// A running job.
+pub struct JobHandle {
+    cancel: Arc<AtomicBool>,
+    stop: Arc<AtomicBool>,
+    done: std::thread::JoinHandle<Result<JobReport, JobError>>,
+}
+
+impl JobHandle {
+    /// Asks the job to stop as if its inputs had ended: everything read so far flows to
+    /// the sinks, windows fire, outputs are committed.
+    pub fn stop(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+
+    /// Cancels the job: tasks stop where they are, and outputs are not committed.
+    pub fn cancel(&self) {
+        self.cancel.store(true, Ordering::Relaxed);
+    }
+
+    /// A function that stops the job (for signal handlers).
+    pub fn stopper(&self) -> impl Fn() + Send + 'static {
+        let stop = self.stop.clone();
+        move || stop.store(true, Ordering::Relaxed)
+    }
+
+    /// A function that cancels the job (for signal handlers).
+    pub fn canceller(&self) -> impl Fn() + Send + 'static {
+        let cancel = self.cancel.clone();
+        move || cancel.store(true, Ordering::Relaxed)
+    }
+
+    /// Whether the job has ended.
+    pub fn is_finished(&self) -> bool {
+        self.done.is_finished()
+    }
+
+    /// Waits for the job to end.
+    pub fn wait(self) -> Result<JobReport, JobError> {
+        self.done
+            .join()
+            .unwrap_or_else(|_| Err(JobError::Failed(anyhow!("the job supervisor panicked"))))
+    }
+}
+
+/// Runs `job` to its end.
+pub fn run(job: Job, options: RunOptions) -> Result<JobReport, JobError> {
+    start(job, options)?.wait()
+}
+
+/// Starts `job`: compiles its functions and starts its tasks. Fails before any record is
+/// read if a function cannot be loaded or started.
+pub fn start(job: Job, options: RunOptions) -> Result<JobHandle, JobError> {
+    let cancel = Arc::new(AtomicBool::new(false));
+    let stop = Arc::new(AtomicBool::new(false));
+    let metrics = Arc::new(Metrics::default());
+    let mut setup = Setup::new(
+        &job,
+        &options,
+        metrics.clone(),
+        cancel.clone(),
+        stop.clone(),
+    )?;
+    let tasks = setup.tasks()?;
+    let state_dir = setup.state_dir.take();
+    let keep_state = options.keep_state;
+    let backend = setup.backend.take();
+    let sinks = sink_targets(&job);
+    let name = job.name.clone();
+    let operator_names: Vec<String> = job.nodes.iter().map(|n| n.name.clone()).collect();
+    let broadcast_ops: Vec<usize> = job
+        .nodes
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| matches!(&n.kind, NodeKind::Operator(o) if matches!(o.kind, OperatorKind::Broadcast { .. })))
+        .map(|(i, _)| i)
+        .collect();
+    let sources: Vec<String> = job
+        .nodes
+        .iter()
+        .filter(|n| matches!(n.kind, NodeKind::Source { .. }))
+        .map(|n| n.name.clone())
+        .collect();
+    let supervisor_cancel = cancel.clone();
+    let done = std::thread::Builder::new()
+        .name(format!("weir-{name}"))
+        .spawn(move || {
+            let started = Instant::now();
+            let reports = supervise(tasks, &supervisor_cancel);
+            drop(backend);
+            if let Some(dir) = &state_dir
+                && !keep_state
+            {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            let reports = reports?;
+            let records_in = sources
+                .iter()
+                .map(|s| metrics.node(s).records_in.get())
+                .sum();
+            let sinks: Vec<SinkReport> = sinks
+                .into_iter()
+                .map(|(name, reads, output, target)| {
+                    let records = metrics.node(&name).records_in.get();
+                    SinkReport {
+                        name,
+                        reads,
+                        output,
+                        target,
+                        records,
+                    }
+                })
+                .collect();
+            let total = |o: Output| {
+                sinks
+                    .iter()
+                    .filter(|s| s.output == o)
+                    .map(|s| s.records)
+                    .sum()
+            };
+            let mut broadcast_states = BTreeMap::new();
+            for op in broadcast_ops {
+                let states: Vec<(u64, usize)> = reports
+                    .iter()
+                    .filter(|(n, _)| *n == op)
+                    .filter_map(|(_, r)| r.broadcast_state)
+                    .collect();
+                broadcast_states.insert(operator_names[op].clone(), states);
+            }
+            Ok(JobReport {
+                name,
+                elapsed: started.elapsed(),
+                records_in,
+                records_out: total(Output::Main),
+                dead_letters: total(Output::DeadLetter),
+                late: total(Output::Late),
+                sinks,
+                broadcast_states,
+            })
+        })
+        .map_err(|e| JobError::Failed(e.into()))?;
+    Ok(JobHandle { cancel, stop, done })
+}
+
+/// Runs every task on the blocking pool of a tokio runtime; the first failure cancels
+/// the others.
+fn supervise(
+    tasks: Vec<TaskInstance>,
+    cancel: &Arc<AtomicBool>,
+) -> Result<Vec<(usize, OperatorReport)>, JobError> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .max_blocking_threads(tasks.len() + 8)
+        .thread_name("weir-task")
+        .enable_time()
+        .build()
+        .map_err(|e| JobError::Failed(e.into()))?;
+    rt.block_on(async {
+        let mut set = tokio::task::JoinSet::new();
+        for t in tasks {
+            let name = t.name.clone();
+            set.spawn_blocking(move || t.run().with_context(|| format!("task {name}")));
+        }
+        let mut first: Option<anyhow::Error> = None;
+        let mut reports = Vec::new();
+        while let Some(r) = set.join_next().await {
+            match r {
+                Ok(Ok(rep)) => reports.extend(rep),
+                Ok(Err(e)) => {
+                    cancel.store(true, Ordering::Relaxed);
+                    // Keep the error that caused the cancellation, not its echoes.
+                    match &first {
+                        Some(f) if !is_cancelled(f) => {}
+                        Some(_) if is_cancelled(&e) => {}
+                        _ => first = Some(e),
+                    }
+                }
+                Err(join) => {
+                    cancel.store(true, Ordering::Relaxed);
+                    first.get_or_insert_with(|| anyhow!("a task panicked: {join}"));
+                }
+            }
+        }
+        match first {
+            Some(e) => Err(root_error(e)),
+            None => Ok(reports),
+        }
+    })
+}
+
+fn is_cancelled(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| c.downcast_ref::<Cancelled>().is_some())
+}
+
+/// Lifts a function error out of the task context it was wrapped in.
+fn root_error(e: anyhow::Error) -> JobError {
+    for cause in e.chain() {
+        if let Some(f) = cause.downcast_ref::<FunctionError>() {
+            return JobError::Function(f.clone());
+        }
+    }
+    JobError::Failed(e)
+}
+
+fn sink_targets(job: &Job) -> Vec<(String, String, Output, String)> {
+    job.nodes
+        .iter()
+        .filter_map(|n| match &n.kind {
+            NodeKind::Sink { kind, input } => Some((
+                n.name.clone(),
+                input.to_string(),
+                input.output,
+                match kind {
+                    SinkKind::File { path } => path.display().to_string(),
+                    SinkKind::Stdout => "stdout".to_owned(),
+                },
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Everything needed to build the tasks of a job.
+struct Setup<'a> {
+    job: &'a Job,
+    options: &'a RunOptions,
+    plan: Plan,
+    metrics: Arc<Metrics>,
+    cancel: Arc<AtomicBool>,
+    stop: Arc<AtomicBool>,
+    wasm: Option<WasmFunctions>,
+    backend: Option<Arc<dyn StateBackend>>,
+    registry: Option<Arc<StateRegistry>>,
+    state_dir: Option<PathBuf>,
+    prepared: HashMap<usize, PreparedFn>,
+}
+
+/// A function ready to instantiate per parallel instance.
+enum PreparedFn {
+    Map(Arc<Prepared<map_function::Guest>>),
+    Window(Arc<Prepared<window_function::Guest>>),
+    Broadcast(Arc<Prepared<broadcast_function::Guest>>),
+    Native(String, InitContext),
+}
+
+impl<'a> Setup<'a> {
+    fn new(
+        job: &'a Job,
+        options: &'a RunOptions,
+        metrics: Arc<Metrics>,
+        cancel: Arc<AtomicBool>,
+        stop: Arc<AtomicBool>,
+    ) -> Result<Self> {
+        let mut s = Self {
+            job,
+            options,
+            plan: plan(job),
+            metrics,
+            cancel,
+            stop,
+            wasm: None,
+            backend: None,
+            registry: None,
+            state_dir: None,
+            prepared: HashMap::new(),
+        };
+        let keyed = job
+            .nodes
+            .iter()
+            .any(|n| matches!(&n.kind, NodeKind::Operator(o) if o.key_by.is_some()));
+        if keyed {
+            let dir = job.state_dir.join("rocksdb");
+            prepare_state_dir(&dir)?;
+            let backend = open_backend(job.state_backend, &dir)?;
+            s.registry = Some(Arc::new(StateRegistry::new(backend.clone())));
+            s.backend = Some(backend);
+            s.state_dir = Some(dir);
+        }
+        for (i, n) in job.nodes.iter().enumerate() {
+            if let NodeKind::Operator(o) = &n.kind {
+                let p = s.prepare(n, o)?;
+                s.prepared.insert(i, p);
+            }
+        }
+        Ok(s)
+    }
+
+    fn prepare(&mut self, n: &Node, o: &OperatorNode) -> Result<PreparedFn> {
+        let mut files = Vec::new();
+        for (name, path) in &o.files {
+            let data = std::fs::read(path).with_context(|| {
+                format!(
+                    "operator `{}`: reading file `{name}` ({})",
+                    n.name,
+                    path.display()
+                )
+            })?;
+            files.push((name.clone(), data));
+        }
+        let init = InitContext {
+            operator: n.name.clone(),
+            config: o.config_json.clone(),
+            files,
+            subtask: 0,
+            parallelism: n.parallelism,
+        };
+        let path = match &o.component {
+            ComponentRef::Native(name) => return Ok(PreparedFn::Native(name.clone(), init)),
+            ComponentRef::Wasm(p) => p.clone(),
+        };
+        if self.wasm.is_none() {
+            self.wasm = Some(WasmFunctions::new(self.options.cache_dir.clone())?);
+        }
+        let wasm = self.wasm.as_ref().expect("just made");
+        Ok(match o.kind {
+            OperatorKind::Map => PreparedFn::Map(wasm.prepare(&n.name, &path, o.limits, init)?),
+            OperatorKind::Window { .. } => {
+                PreparedFn::Window(wasm.prepare(&n.name, &path, o.limits, init)?)
+            }
+            OperatorKind::Broadcast { .. } => {
+                PreparedFn::Broadcast(wasm.prepare(&n.name, &path, o.limits, init)?)
+            }
+        })
+    }
+
+    fn keyed_state(&self, o: &OperatorNode) -> Option<KeyedState> {
+        o.key_by.as_ref()?;
+        Some(KeyedState::new(
+            self.backend.clone()?,
+            self.registry.clone()?,
+            &o.uid,
+            self.job.max_parallelism,
+        ))
+    }
+
+    /// Builds every task instance, wired with channels.
+    fn tasks(&mut self) -> Result<Vec<TaskInstance>> {
+        let job = self.job;
+        // Channels: one per (edge, consumer instance).
+        let mut receivers: Vec<Vec<crossbeam_channel::Receiver<super::Envelope>>> = Vec::new();
+        let mut senders: Vec<Vec<crossbeam_channel::Sender<super::Envelope>>> = Vec::new();
+        for e in &self.plan.edges {
+            let consumer = &self.plan.tasks[e.to_task];
+            let producers = self.plan.tasks[self.plan.task_of[e.from]].parallelism as usize;
+            let per = if matches!(e.partition, Partition::Forward) {
+                1
+            } else {
+                producers
+            };
+            let (tx, rx): (Vec<_>, Vec<_>) = (0..consumer.parallelism)
+                .map(|_| bounded(CHANNEL_DEPTH * per))
+                .unzip();
+            senders.push(tx);
+            receivers.push(rx);
+        }
+        let mut out = Vec::new();
+        for (t, task) in self.plan.tasks.clone().into_iter().enumerate() {
+            for sub in 0..task.parallelism {
+                let mut outlets: HashMap<(usize, Output), Vec<Outlet>> = HashMap::new();
+                for (ei, e) in self.plan.edges.iter().enumerate() {
+                    if self.plan.task_of[e.from] != t {
+                        continue;
+                    }
+                    let (tx, from) = match e.partition {
+                        Partition::Forward => (vec![senders[ei][sub as usize].clone()], 0),
+                        _ => (senders[ei].clone(), sub),
+                    };
+                    outlets
+                        .entry((e.from, e.output))
+                        .or_default()
+                        .push(Outlet::new(
+                            tx,
+                            from,
+                            e.partition.clone(),
+                            job.max_parallelism,
+                            self.cancel.clone(),
+                        ));
+                }
+                let ports = task
+                    .inputs
+                    .iter()
+                    .map(|&(input, ei)| {
+                        let e = &self.plan.edges[ei];
+                        let producers =
+                            self.plan.tasks[self.plan.task_of[e.from]].parallelism as usize;
+                        Port {
+                            input,
+                            rx: receivers[ei][sub as usize].clone(),
+                            senders: if matches!(e.partition, Partition::Forward) {
+                                1
+                            } else {
+                                producers
+                            },
+                        }
+                    })
+                    .collect();
+                let mut links = Vec::new();
+                for &node in &task.links {
+                    links.push(Link {
+                        node,
+                        name: job.nodes[node].name.clone(),
+                        op: self.operator(node, sub)?,
+                    });
+                }
+                let source = match task.source {
+                    Some(s) => Some(self.source(s, sub, task.parallelism)?),
+                    None => None,
+                };
+                let head = task
+                    .source
+                    .or(task.links.first().copied())
+                    .expect("tasks have a head");
+                let bootstrap = task.links.first().is_some_and(|&l| {
+                    matches!(&job.nodes[l].kind, NodeKind::Operator(o) if matches!(o.kind, OperatorKind::Broadcast { bootstrap: true, .. }))
+                });
+                out.push(TaskInstance {
+                    name: format!("{}[{sub}]", job.nodes[head].name),
+                    source,
+                    ports,
+                    chain: Chain::new(task.source, links, outlets),
+                    clock: self.options.clock.clone(),
+                    cancel: self.cancel.clone(),
+                    stop: self.stop.clone(),
+                    bootstrap,
+                });
+            }
+        }
+        // Only the task instances hold channel ends now, so a task that stops early
+        // disconnects its neighbours instead of leaving them waiting.
+        drop(senders);
+        drop(receivers);
+        Ok(out)
+    }
+
+    fn source(&self, node: usize, sub: u32, parallelism: u32) -> Result<FileSource> {
+        let n = &self.job.nodes[node];
+        let NodeKind::Source { kind, event_time } = &n.kind else {
+            bail!("not a source")
+        };
+        let SourceKind::File {
+            path,
+            format,
+            follow,
+        } = kind;
+        let splits = plan_splits(path, parallelism as usize, *follow)
+            .with_context(|| format!("source `{}`", n.name))?;
+        let mine = splits
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| *i % parallelism as usize == sub as usize)
+            .map(|(_, s)| s)
+            .collect();
+        Ok(FileSource::new(
+            mine,
+            *format,
+            *follow,
+            event_time.clone(),
+            self.job.batch_size,
+            self.options.clock.clone(),
+            self.metrics.node(&n.name),
+        ))
+    }
+
+    fn operator(&self, node: usize, sub: u32) -> Result<Box<dyn Operator>> {
+        let n = &self.job.nodes[node];
+        let metrics = self.metrics.node(&n.name);
+        match &n.kind {
+            NodeKind::Sink {
+                kind: SinkKind::File { path },
+                ..
+            } => Ok(Box::new(FileSink::create(path, metrics)?)),
+            NodeKind::Sink {
+                kind: SinkKind::Stdout,
+                ..
+            } => Ok(Box::new(StdoutSink::new(metrics))),
+            NodeKind::Source { .. } => bail!("a source is not an operator"),
+            NodeKind::Operator(o) => {
+                let keyed = self.keyed_state(o);
+                let natives = &self.options.natives;
+                match (&o.kind, &self.prepared[&node]) {
+                    (OperatorKind::Map, p) => {
+                        let f = match p {
+                            PreparedFn::Map(p) => WasmFunctions::map(p, sub, keyed)?,
+                            PreparedFn::Native(name, init) => {
+                                let make = natives.maps.get(name).with_context(|| format!("operator `{}`: no native map function `{name}` is registered", n.name))?;
+                                make(&subtask_init(init, sub), keyed)?
+                            }
+                            _ => bail!("operator `{}`: wrong function kind", n.name),
+                        };
+                        let errors =
+                            ErrorHandler::new(o.on_error, f.label().clone(), metrics.clone());
+                        Ok(Box::new(MapOperator::new(
+                            f,
+                            errors,
+                            self.options.clock.clone(),
+                            metrics,
+                        )))
+                    }
+                    (
+                        OperatorKind::Window {
+                            window,
+                            time,
+                            aggregate,
+                            allowed_lateness_ms,
+                        },
+                        p,
+                    ) => {
+                        let f = match p {
+                            PreparedFn::Window(p) => WasmFunctions::window(p, sub, keyed.clone())?,
+                            PreparedFn::Native(name, init) => {
+                                let make = natives.windows.get(name).with_context(|| format!("operator `{}`: no native window function `{name}` is registered", n.name))?;
+                                make(&subtask_init(init, sub), keyed.clone())?
+                            }
+                            _ => bail!("operator `{}`: wrong function kind", n.name),
+                        };
+                        let errors =
+                            ErrorHandler::new(o.on_error, f.label().clone(), metrics.clone());
+                        let spec = WindowSpec {
+                            kind: *window,
+                            time: *time,
+                            aggregate: *aggregate,
+                            allowed_lateness: *allowed_lateness_ms as i64,
+                        };
+                        let keyed = keyed.with_context(|| {
+                            format!("operator `{}`: windows need keyed input", n.name)
+                        })?;
+                        Ok(Box::new(WindowOperator::new(
+                            spec,
+                            f,
+                            errors,
+                            keyed,
+                            self.options.clock.clone(),
+                            metrics,
+                        )?))
+                    }
+                    (OperatorKind::Broadcast { .. }, p) => {
+                        let f = match p {
+                            PreparedFn::Broadcast(p) => WasmFunctions::broadcast(p, sub, keyed)?,
+                            PreparedFn::Native(name, init) => {
+                                let make = natives.broadcasts.get(name).with_context(|| format!("operator `{}`: no native broadcast function `{name}` is registered", n.name))?;
+                                make(&subtask_init(init, sub), keyed)?
+                            }
+                            _ => bail!("operator `{}`: wrong function kind", n.name),
+                        };
+                        let errors =
+                            ErrorHandler::new(o.on_error, f.label().clone(), metrics.clone());
+                        Ok(Box::new(BroadcastOperator::new(
+                            f,
+                            errors,
+                            sub,
+                            self.options.clock.clone(),
+                            metrics,
+                        )))
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn subtask_init(init: &InitContext, sub: u32) -> InitContext {
+    let mut i = init.clone();
+    i.subtask = sub;
+    i
+}
+
+/// Readies the RocksDB folder of a run: state is not restored across runs (yet), so a
+/// database left by an earlier run is removed — but nothing that is not one.
+fn prepare_state_dir(dir: &Path) -> Result<()> {
+    if dir.exists() {
+        let looks_like_rocksdb =
+            dir.join("CURRENT").is_file() || std::fs::read_dir(dir)?.next().is_none();
+        if !looks_like_rocksdb {
+            bail!(
+                "{} exists and is not a weir state folder; choose another job.state_dir",
+                dir.display()
+            );
+        }
+        std::fs::remove_dir_all(dir).with_context(|| format!("clearing {}", dir.display()))?;
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    Ok(())
+}

@@ -1,0 +1,70 @@
+//! What flows between tasks.
+
+use crate::record::{Batch, KeyTable};
+
+/// Records partitioned by key: the batch, its keys, and the key group of each key.
+#[derive(Debug, Clone, Default)]
+pub struct KeyedBatch {
+    /// The records.
+    pub batch: Batch,
+    /// Their keys (`of_record` has one entry per record).
+    pub keys: KeyTable,
+    /// Key group of each distinct key.
+    pub groups: Vec<u16>,
+    /// Records whose key could not be read, with why (their key is empty).
+    pub unkeyed: Vec<(u32, String)>,
+}
+
+/// Data handed to an operator.
+#[derive(Debug, Clone)]
+pub enum Data {
+    /// Unkeyed records.
+    Records(Batch),
+    /// Records with their keys.
+    Keyed(KeyedBatch),
+}
+
+impl Data {
+    /// The records.
+    pub fn batch(&self) -> &Batch {
+        match self {
+            Data::Records(b) => b,
+            Data::Keyed(k) => &k.batch,
+        }
+    }
+
+    /// Number of records.
+    pub fn len(&self) -> usize {
+        self.batch().len()
+    }
+
+    /// Whether there are no records.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A message on a channel between tasks.
+#[derive(Debug, Clone)]
+pub enum Message {
+    /// Records.
+    Data(Data),
+    /// No record with an earlier timestamp will follow from this sender.
+    Watermark(i64),
+    /// The sender has nothing for now: do not wait for its watermark until it sends
+    /// again.
+    Idle,
+    /// The sender has read everything its input held when the job started.
+    CaughtUp,
+    /// The sender is done.
+    End,
+}
+
+/// A message and the upstream instance that sent it.
+#[derive(Debug, Clone)]
+pub struct Envelope {
+    /// Index of the sender among the channel's senders.
+    pub from: u32,
+    /// The message.
+    pub message: Message,
+}

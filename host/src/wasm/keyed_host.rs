@@ -1,0 +1,334 @@
+//! The host side of `weir:udf/keyed-state`: a function reaches only the states it
+//! declared, of the keys (and windows) of the call in progress, and its writes count
+//! only if the call succeeds.
+
+use std::collections::HashMap;
+
+use anyhow::Result;
+
+use super::bindings::keyed_state::{
+    self, Entries, Mutation, Op, Scope, StateError, StateKind, StateSpec,
+};
+use super::bindings::types::TimeWindow;
+use crate::record::{KeyTable, Values};
+use crate::state::{KeyedState, Kind, Namespace, Overlay, StateDef, StateKeyPrefix};
+
+/// Largest value, list element or map entry a function may write.
+pub const MAX_VALUE_BYTES: usize = 16 << 20;
+/// Most scopes, user keys or entries one request may name or return.
+pub const MAX_ITEMS: usize = 1 << 16;
+/// Most bytes one read may return.
+pub const MAX_READ_BYTES: usize = 64 << 20;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Idle,
+    Init,
+    Call,
+}
+
+/// The keyed-state side of a function's store.
+pub struct KeyedHost {
+    state: Option<KeyedState>,
+    defs: Vec<StateDef>,
+    by_name: HashMap<String, u32>,
+    phase: Phase,
+    /// The call's distinct keys and their key groups.
+    keys: Vec<(Vec<u8>, u16)>,
+    /// The windows the call may reach, by key index.
+    windows: Vec<(u32, TimeWindow)>,
+    overlay: Overlay,
+    now_ms: i64,
+}
+
+impl KeyedHost {
+    /// A host for a function whose input is keyed (`Some`) or not.
+    pub fn new(state: Option<KeyedState>) -> Self {
+        Self {
+            state,
+            defs: Vec::new(),
+            by_name: HashMap::new(),
+            phase: Phase::Idle,
+            keys: Vec::new(),
+            windows: Vec::new(),
+            overlay: Overlay::default(),
+            now_ms: 0,
+        }
+    }
+
+    /// `init` is running: states may be declared.
+    pub fn begin_init(&mut self) {
+        self.phase = Phase::Init;
+    }
+
+    /// A call on `keys` (and, for process-window calls, `windows`) begins at processing
+    /// time `now_ms`.
+    pub fn begin_call(
+        &mut self,
+        keys: Option<&KeyTable>,
+        windows: Vec<(u32, TimeWindow)>,
+        now_ms: i64,
+    ) {
+        self.phase = Phase::Call;
+        self.now_ms = now_ms;
+        self.windows = windows;
+        self.keys.clear();
+        if let (Some(t), Some(state)) = (keys, &self.state) {
+            self.keys
+                .extend((0..t.len()).map(|i| (t.key(i).to_vec(), state.group(t.key(i)))));
+        }
+    }
+
+    /// The call succeeded: its writes go to the backend.
+    pub fn commit(&mut self) -> Result<()> {
+        self.phase = Phase::Idle;
+        let overlay = std::mem::take(&mut self.overlay);
+        if let Some(state) = &self.state
+            && !overlay.is_empty()
+        {
+            state.backend().write(overlay.into_writes())?;
+        }
+        Ok(())
+    }
+
+    /// The call failed: its writes are dropped.
+    pub fn abort(&mut self) {
+        self.phase = Phase::Idle;
+        self.overlay = Overlay::default();
+    }
+
+    fn state(&self) -> Result<&KeyedState, StateError> {
+        self.state.as_ref().ok_or(StateError::NotKeyed)
+    }
+
+    fn def(&self, id: u32, kind: Kind) -> Result<&StateDef, StateError> {
+        let def = self
+            .defs
+            .get(id as usize)
+            .ok_or(StateError::UnknownState(id))?;
+        if def.kind != kind {
+            return Err(StateError::WrongKind(id));
+        }
+        Ok(def)
+    }
+
+    fn prefix(&self, def: &StateDef, scope: Scope) -> Result<StateKeyPrefix, StateError> {
+        self.state()?;
+        let (key, group) = self
+            .keys
+            .get(scope.key as usize)
+            .ok_or(StateError::NoSuchKey(scope.key))?;
+        let ns = match scope.window {
+            None => Namespace::Global,
+            Some(w) => {
+                if !self.windows.iter().any(|&(k, x)| k == scope.key && x == w) {
+                    return Err(StateError::NoSuchWindow);
+                }
+                Namespace::Window {
+                    start: w.start,
+                    end: w.end,
+                }
+            }
+        };
+        Ok(StateKeyPrefix::new(def.id, *group, key, ns))
+    }
+
+    fn backend_err(e: anyhow::Error) -> StateError {
+        StateError::Backend(format!("{e:#}"))
+    }
+
+    fn too_many(n: usize) -> Result<(), StateError> {
+        if n > MAX_ITEMS {
+            return Err(StateError::TooLarge(n as u64));
+        }
+        Ok(())
+    }
+
+    fn values<'a>(
+        &self,
+        def: &StateDef,
+        items: impl Iterator<Item = Option<&'a [u8]>>,
+    ) -> Result<Values, StateError> {
+        let mut out = Values::default();
+        for item in items {
+            out.push(item.and_then(|s| KeyedState::unwrap(def, s, self.now_ms)));
+            if out.data.len() > MAX_READ_BYTES {
+                return Err(StateError::TooLarge(out.data.len() as u64));
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl keyed_state::Host for KeyedHost {
+    fn declare(&mut self, spec: StateSpec) -> Result<u32, StateError> {
+        if self.phase != Phase::Init {
+            return Err(StateError::DeclareOutsideInit);
+        }
+        let kind = match spec.kind {
+            StateKind::Value => Kind::Value,
+            StateKind::List => Kind::List,
+            StateKind::Map => Kind::Map,
+        };
+        if let Some(&id) = self.by_name.get(&spec.name) {
+            return if self.defs[id as usize].kind == kind {
+                Ok(id)
+            } else {
+                Err(StateError::WrongKind(id))
+            };
+        }
+        if spec.name.len() > 1024 {
+            return Err(StateError::TooLarge(spec.name.len() as u64));
+        }
+        if spec.name.is_empty() || spec.name.starts_with(crate::operator::window::RESERVED) {
+            return Err(StateError::InvalidName(spec.name));
+        }
+        let def = self
+            .state()?
+            .define(&spec.name, kind, spec.ttl_ms)
+            .map_err(Self::backend_err)?;
+        let id = self.defs.len() as u32;
+        self.defs.push(def);
+        self.by_name.insert(spec.name, id);
+        Ok(id)
+    }
+
+    fn get_values(&mut self, state: u32, scopes: Vec<Scope>) -> Result<Values, StateError> {
+        Self::too_many(scopes.len())?;
+        let def = self.def(state, Kind::Value)?;
+        let keys = scopes
+            .into_iter()
+            .map(|s| self.prefix(def, s).map(|p| p.0))
+            .collect::<Result<Vec<_>, _>>()?;
+        let found = self
+            .overlay
+            .get_values(self.state()?.backend(), &keys)
+            .map_err(Self::backend_err)?;
+        self.values(def, found.iter().map(Option::as_deref))
+    }
+
+    fn get_list(&mut self, state: u32, scope: Scope) -> Result<Values, StateError> {
+        let def = self.def(state, Kind::List)?;
+        let key = self.prefix(def, scope)?;
+        let elements = self
+            .overlay
+            .get_list(self.state()?.backend(), &key.0)
+            .map_err(Self::backend_err)?;
+        Self::too_many(elements.len())?;
+        let live: Vec<&[u8]> = elements
+            .iter()
+            .filter_map(|e| KeyedState::unwrap(def, e, self.now_ms))
+            .collect();
+        let mut out = Values::default();
+        for e in live {
+            out.push(Some(e));
+        }
+        if out.data.len() > MAX_READ_BYTES {
+            return Err(StateError::TooLarge(out.data.len() as u64));
+        }
+        Ok(out)
+    }
+
+    fn get_entries(
+        &mut self,
+        state: u32,
+        scope: Scope,
+        user_keys: Vec<Vec<u8>>,
+    ) -> Result<Values, StateError> {
+        Self::too_many(user_keys.len())?;
+        let def = self.def(state, Kind::Map)?;
+        let prefix = self.prefix(def, scope)?;
+        let keys: Vec<Vec<u8>> = user_keys.iter().map(|u| prefix.entry(u)).collect();
+        let found = self
+            .overlay
+            .get_entries(self.state()?.backend(), &keys)
+            .map_err(Self::backend_err)?;
+        self.values(def, found.iter().map(Option::as_deref))
+    }
+
+    fn scan_entries(
+        &mut self,
+        state: u32,
+        scope: Scope,
+        start_after: Option<Vec<u8>>,
+        limit: u32,
+    ) -> Result<Entries, StateError> {
+        let def = self.def(state, Kind::Map)?;
+        let prefix = self.prefix(def, scope)?;
+        let after = start_after.map(|a| prefix.entry(&a));
+        let limit = (limit as usize).clamp(1, MAX_ITEMS);
+        let (page, more) = self
+            .overlay
+            .scan_entries(self.state()?.backend(), &prefix, after.as_deref(), limit)
+            .map_err(Self::backend_err)?;
+        let mut out = Entries {
+            data: Vec::new(),
+            ends: Vec::new(),
+            more,
+        };
+        for (k, v) in &page {
+            let Some(v) = KeyedState::unwrap(def, v, self.now_ms) else {
+                continue;
+            };
+            out.data.extend_from_slice(&k[prefix.0.len()..]);
+            out.ends.push(crate::record::offset(out.data.len()));
+            out.data.extend_from_slice(v);
+            out.ends.push(crate::record::offset(out.data.len()));
+            if out.data.len() > MAX_READ_BYTES {
+                return Err(StateError::TooLarge(out.data.len() as u64));
+            }
+        }
+        Ok(out)
+    }
+
+    fn apply(&mut self, mutations: Vec<Mutation>, data: Vec<u8>) -> Result<(), StateError> {
+        Self::too_many(mutations.len())?;
+        // Check everything before writing anything: all or none.
+        let mut planned = Vec::with_capacity(mutations.len());
+        let mut at = 0usize;
+        for m in &mutations {
+            let (uk, vl) = (m.user_key_len as usize, m.value_len as usize);
+            if uk > MAX_VALUE_BYTES || vl > MAX_VALUE_BYTES {
+                return Err(StateError::TooLarge(uk.max(vl) as u64));
+            }
+            let end = at + uk + vl;
+            if end > data.len() {
+                return Err(StateError::TooLarge(end as u64));
+            }
+            let kind = self
+                .defs
+                .get(m.state as usize)
+                .ok_or(StateError::UnknownState(m.state))?
+                .kind;
+            let wanted = match m.op {
+                Op::SetValue => Some(Kind::Value),
+                Op::AddToList => Some(Kind::List),
+                Op::PutEntry | Op::RemoveEntry => Some(Kind::Map),
+                Op::Clear => None,
+            };
+            if wanted.is_some_and(|w| w != kind) {
+                return Err(StateError::WrongKind(m.state));
+            }
+            let def = &self.defs[m.state as usize];
+            let prefix = self.prefix(def, m.scope)?;
+            planned.push((m.op, kind, m.state, prefix, at..at + uk, at + uk..end));
+            at = end;
+        }
+        for (op, kind, state, prefix, uk, v) in planned {
+            let def = &self.defs[state as usize];
+            let wrap = |b: &[u8]| KeyedState::wrap(def, b, self.now_ms);
+            match (op, kind) {
+                (Op::SetValue, _) => self.overlay.set_value(prefix.0, wrap(&data[v])),
+                (Op::AddToList, _) => self.overlay.append(prefix.0, wrap(&data[v])),
+                (Op::PutEntry, _) => self
+                    .overlay
+                    .put_entry(prefix.entry(&data[uk]), wrap(&data[v])),
+                (Op::RemoveEntry, _) => self.overlay.remove_entry(prefix.entry(&data[uk])),
+                (Op::Clear, Kind::Value) => self.overlay.delete_value(prefix.0),
+                (Op::Clear, Kind::List) => self.overlay.clear_list(prefix.0),
+                (Op::Clear, Kind::Map) => self.overlay.clear_map(&prefix),
+            }
+        }
+        Ok(())
+    }
+}
