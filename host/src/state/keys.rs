@@ -158,7 +158,8 @@ mod tests {
     fn prefixes_round_trip() {
         for ns in [Namespace::Global, Namespace::Window { start: -5, end: 10 }] {
             let p = StateKeyPrefix::new(3, 77, b"campaign", ns);
-            let (state, group, key, back, len) = StateKeyPrefix::decode(&p.entry(b"user")).unwrap();
+            let entry = p.entry(b"user");
+            let (state, group, key, back, len) = StateKeyPrefix::decode(&entry).unwrap();
             assert_eq!(
                 (state, group, key, back, len),
                 (3, 77, &b"campaign"[..], ns, p.0.len())

@@ -74,7 +74,7 @@ mod tests {
     #[test]
     fn a_bridging_element_merges_two_sessions() {
         let mut s = vec![w(0, 10), w(20, 30)];
-        let m = merge_session(&mut s, w(12, 22));
+        let m = merge_session(&mut s, w(10, 20));
         assert_eq!(m.result, w(0, 30));
         assert_eq!(m.merged, vec![w(0, 10), w(20, 30)]);
         assert_eq!(s, vec![w(0, 30)]);

@@ -187,7 +187,7 @@ mod tests {
             h.get("s".into(), b"k".to_vec()).unwrap(),
             Some(b"v".to_vec())
         );
-        assert_eq!(h.len("s".into()).unwrap(), 1);
+        assert_eq!(broadcast_state::Host::len(&mut h, "s".into()).unwrap(), 1);
         assert_eq!(h.digest(), before);
     }
 }
