@@ -15,7 +15,7 @@ use crate::error::Result;
 use crate::map::for_each_record;
 use crate::output::Output;
 use crate::record::Record;
-use crate::state::StateKey;
+use crate::state::{KeyBytes, StateKey};
 
 /// A broadcast-process function (Flink's `BroadcastProcessFunction` and, on keyed main
 /// input, `KeyedBroadcastProcessFunction`).
@@ -84,25 +84,26 @@ impl<K: StateKey, V: Serialize + DeserializeOwned> BroadcastState<K, V> {
         }
     }
 
-    /// The value under `key`.
-    pub fn get(&self, key: &K) -> Result<Option<V>> {
-        let k = key.to_key_bytes();
+    /// The value under `key` (a `&K`, or a borrowed form such as `&str` for `String`
+    /// keys).
+    pub fn get<Q: KeyBytes + ?Sized>(&self, key: &Q) -> Result<Option<V>> {
+        let k = key.key_bytes();
         let mut cache = self.cache.borrow_mut();
-        if !cache.contains_key(&k) {
+        if !cache.contains_key(k.as_ref()) {
             let found = abi::broadcast_get(&self.name, &k)?;
             if cache.len() >= CACHE_LIMIT {
                 cache.clear();
             }
-            cache.insert(k.clone(), found);
+            cache.insert(k.to_vec(), found);
         }
-        match &cache[&k] {
+        match &cache[k.as_ref()] {
             Some(bytes) => Ok(Some(serde_json::from_slice(bytes)?)),
             None => Ok(None),
         }
     }
 
     /// Whether there is a value under `key`.
-    pub fn contains(&self, key: &K) -> Result<bool> {
+    pub fn contains<Q: KeyBytes + ?Sized>(&self, key: &Q) -> Result<bool> {
         Ok(self.get(key)?.is_some())
     }
 

@@ -47,6 +47,7 @@
 //! - [`map`], [`window`], [`broadcast`]: one trait per function kind and its driver.
 //! - [`context`]: what `init` receives; where keyed states are declared.
 //! - [`state`]: typed keyed-state handles and the per-call cache behind them.
+//! - [`json`]: reading a few fields of a JSON object without parsing all of it.
 //! - [`log`]: logging into the job's log.
 //! - [`native`]: the host calls on non-Wasm targets.
 //! - `abi`: the host calls in Wasm (generated WIT bindings) or natively.
@@ -61,6 +62,7 @@ pub mod context;
 mod error;
 #[cfg(target_arch = "wasm32")]
 mod glue;
+pub mod json;
 pub mod log;
 mod macros;
 pub mod map;

@@ -50,6 +50,12 @@ impl<'a> Record<'a> {
         Ok(serde_json::from_slice(self.value)?)
     }
 
+    /// Top-level fields of the JSON value, without parsing the rest of it (see
+    /// [`json::fields`](crate::json::fields)).
+    pub fn fields<const N: usize>(&self, names: [&str; N]) -> Result<[Option<crate::json::Field<'a>>; N]> {
+        crate::json::fields(self.value, names)
+    }
+
     /// The value of the first header named `name`.
     pub fn header(&self, name: &str) -> Option<&'a [u8]> {
         self.headers

@@ -6,12 +6,19 @@
 //! - [`guests`]: paths of every component `build.rs` built.
 //! - [`Harness`]: run a manifest with its sinks and state in a temporary folder.
 //! - [`canonical`]: output lines in a form that compares regardless of order.
+//! - [`bench`]: measuring whole jobs (medians of alternating runs).
+//! - [`native`]: the example functions compiled natively, for measuring Wasm against them.
+//! - [`ysb`]: YSB-shaped data and the benchmark's answer computed without weir.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use weir::manifest::{ComponentRef, Job, NodeKind, Override, SinkKind, load_file};
 use weir::runtime::{JobError, JobReport, RunOptions, run};
+
+pub mod bench;
+pub mod native;
+pub mod ysb;
 
 /// The components built from `examples/` and `tests/guests/`.
 pub mod guests {

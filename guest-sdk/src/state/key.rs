@@ -1,6 +1,33 @@
 //! Encoding of user keys (map-state and broadcast-state keys) into bytes.
 
+use std::borrow::Cow;
+
 use crate::error::{Error, Result};
+
+/// Something that names a key by its bytes without owning it: `&str` for `String`
+/// keys, `&[u8]` for `Vec<u8>` keys, and every [`StateKey`] type itself.
+pub trait KeyBytes {
+    /// The key's bytes.
+    fn key_bytes(&self) -> Cow<'_, [u8]>;
+}
+
+impl KeyBytes for str {
+    fn key_bytes(&self) -> Cow<'_, [u8]> {
+        Cow::Borrowed(self.as_bytes())
+    }
+}
+
+impl KeyBytes for [u8] {
+    fn key_bytes(&self) -> Cow<'_, [u8]> {
+        Cow::Borrowed(self)
+    }
+}
+
+impl<K: StateKey> KeyBytes for K {
+    fn key_bytes(&self) -> Cow<'_, [u8]> {
+        Cow::Owned(self.to_key_bytes())
+    }
+}
 
 /// A type usable as a map-state or broadcast-state key.
 ///

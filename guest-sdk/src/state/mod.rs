@@ -15,7 +15,7 @@ mod map;
 mod types;
 mod value;
 
-pub use key::StateKey;
+pub use key::{KeyBytes, StateKey};
 pub use list::ListState;
 pub use map::MapState;
 pub use types::{Entries, Mutation, Op, Scope, StateError, StateKind, StateSpec, TimeWindow};

@@ -184,6 +184,6 @@ impl BroadcastFunction for Wasm<crate::wasm::bindings::broadcast_function::Guest
     }
     fn broadcast_state(&self) -> (u64, usize) {
         let b = &self.inst.data().broadcast;
-        (b.digest(), b.len())
+        (b.digest(), b.entries())
     }
 }

@@ -105,6 +105,14 @@ impl Outlet {
                 self.send(to, Message::Data(data))
             }
             Partition::Broadcast => self.send_all(&Message::Data(data)),
+            Partition::Hash(by) if self.senders.len() == 1 => {
+                let batch = match data {
+                    Data::Records(b) => b,
+                    Data::Keyed(k) => k.batch,
+                };
+                let keyed = keyed_whole(batch, &by.clone(), self.max_parallelism);
+                self.send(0, Message::Data(Data::Keyed(keyed)))
+            }
             Partition::Hash(by) => {
                 let by = by.clone();
                 let parts = partition(data.batch(), &by, self.senders.len(), self.max_parallelism);
@@ -138,6 +146,9 @@ pub fn key_of<'a>(r: &RecordRef<'a>, by: &KeyBy) -> Result<std::borrow::Cow<'a, 
 
 /// Splits a batch by the owner of each record's key group.
 pub fn partition(batch: &Batch, by: &KeyBy, parts: usize, max_parallelism: u32) -> Vec<KeyedBatch> {
+    if parts == 1 {
+        return vec![keyed_whole(batch.clone(), by, max_parallelism)];
+    }
     let mut out: Vec<(KeyedBatch, KeyTableBuilder)> =
         (0..parts).map(|_| Default::default()).collect();
     for r in batch.iter() {
@@ -171,6 +182,34 @@ pub fn partition(batch: &Batch, by: &KeyBy, parts: usize, max_parallelism: u32) 
             kb
         })
         .collect()
+}
+
+/// Keys a batch that goes to a single instance whole (no copying record by record).
+fn keyed_whole(batch: Batch, by: &KeyBy, max_parallelism: u32) -> KeyedBatch {
+    let mut keys = KeyTableBuilder::default();
+    let mut groups = Vec::new();
+    let mut unkeyed = Vec::new();
+    for i in 0..batch.len() {
+        let r = batch.get(i);
+        let key = match key_of(&r, by) {
+            Ok(k) => k,
+            Err(why) => {
+                unkeyed.push((i as u32, why));
+                std::borrow::Cow::Borrowed(&[][..])
+            }
+        };
+        let before = keys.len();
+        keys.push(&key);
+        if keys.len() > before {
+            groups.push(key_group(&key, max_parallelism));
+        }
+    }
+    KeyedBatch {
+        batch,
+        keys: keys.finish(),
+        groups,
+        unkeyed,
+    }
 }
 
 #[cfg(test)]

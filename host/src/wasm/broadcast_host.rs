@@ -59,13 +59,8 @@ impl BroadcastHost {
     }
 
     /// Number of entries over all states.
-    pub fn len(&self) -> usize {
+    pub fn entries(&self) -> usize {
         self.states.values().map(BTreeMap::len).sum()
-    }
-
-    /// Whether there are no entries.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     /// A digest of all contents: equal on instances with equal broadcast state.

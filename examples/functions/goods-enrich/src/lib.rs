@@ -34,7 +34,7 @@ impl BroadcastProcess for GoodsEnrich {
         let Some(Value::String(id)) = order.get("goods_id") else {
             bail!("the order has no goods_id");
         };
-        let name = self.goods.get(id)?;
+        let name = self.goods.get(id.as_str())?;
         order.insert("goods_name".into(), name.map_or(Value::Null, Value::String));
         out.emit_json(&order)
     }

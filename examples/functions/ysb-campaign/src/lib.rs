@@ -7,14 +7,8 @@
 use std::collections::HashMap;
 
 use serde::Deserialize;
+use weir_sdk::json::required;
 use weir_sdk::{Context, InitContext, Map, Output, Record, Result};
-
-#[derive(Deserialize)]
-struct Event<'a> {
-    ad_id: &'a str,
-    event_type: &'a str,
-    event_time: &'a str,
-}
 
 #[derive(Deserialize)]
 struct Campaign {
@@ -48,15 +42,17 @@ impl Map for YsbCampaign {
     }
 
     fn map(&mut self, record: &Record<'_>, out: &mut Output) -> Result<()> {
-        let e: Event = record.json()?;
-        if e.event_type != "view" {
+        let [event_type, ad_id, event_time] = record.fields(["event_type", "ad_id", "event_time"])?;
+        if required(event_type, "event_type")?.as_str()? != "view" {
             return Ok(());
         }
-        let Some(campaign) = self.campaigns.get(e.ad_id) else {
+        let ad_id = required(ad_id, "ad_id")?;
+        let ad_id = ad_id.as_str()?;
+        let Some(campaign) = self.campaigns.get(ad_id) else {
             return Ok(());
         };
-        let t: i64 = e.event_time.parse().context("event_time")?;
-        out.record().key(campaign).timestamp(t).value(e.ad_id);
+        let t = required(event_time, "event_time")?.as_i64()?;
+        out.record().key(campaign).timestamp(t).value(ad_id);
         Ok(())
     }
 }

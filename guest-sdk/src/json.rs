@@ -1,0 +1,232 @@
+//! Reading a few fields of a JSON object without parsing all of it.
+//!
+//! `record.json::<T>()` (serde) builds `T` from the whole document. When a function needs
+//! three fields of a twenty-field event, [`fields`] is several times faster: it walks the
+//! object once, skipping the values it does not need (with SIMD `memchr` on strings, in
+//! Wasm as natively), and checks only what it reads.
+//!
+//! ```
+//! let doc = br#"{"user":"u1","kind":"view","at":"1700000000000","extra":[1,2,{"x":"}"}]}"#;
+//! let [kind, at] = weir_sdk::json::fields(doc, ["kind", "at"]).unwrap();
+//! assert_eq!(kind.unwrap().as_str().unwrap(), "view");
+//! assert_eq!(at.unwrap().as_i64().unwrap(), 1_700_000_000_000);
+//! ```
+
+use std::borrow::Cow;
+
+use memchr::memchr2;
+
+use crate::error::{Error, Result};
+
+/// A field's value: a string (unescaped) or any other value as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Field<'a> {
+    /// A JSON string's contents.
+    Str(Cow<'a, str>),
+    /// A number, `true`, `false`, `null`, an object or an array, as written.
+    Raw(&'a [u8]),
+}
+
+impl<'a> Field<'a> {
+    /// The string, if the value is one.
+    pub fn as_str(&self) -> Result<&str> {
+        match self {
+            Field::Str(s) => Ok(s),
+            Field::Raw(r) => Err(Error::msg(format_args!(
+                "expected a string, found {}",
+                String::from_utf8_lossy(r)
+            ))),
+        }
+    }
+
+    /// The value as an integer: a JSON integer, or a string holding one.
+    pub fn as_i64(&self) -> Result<i64> {
+        let text = match self {
+            Field::Str(s) => s.as_ref(),
+            Field::Raw(r) => std::str::from_utf8(r)?,
+        };
+        text.parse()
+            .map_err(|_| Error::msg(format_args!("{text:?} is not an integer")))
+    }
+
+    /// The value as written in the document (strings without their quotes, unescaped).
+    pub fn as_bytes(&self) -> &[u8] {
+        match self {
+            Field::Str(s) => s.as_bytes(),
+            Field::Raw(r) => r,
+        }
+    }
+}
+
+/// `field`, or an error naming the missing field.
+pub fn required<'a>(field: Option<Field<'a>>, name: &str) -> Result<Field<'a>> {
+    field.ok_or_else(|| Error::msg(format_args!("the field `{name}` is missing")))
+}
+
+/// The top-level fields `names` of the JSON object `doc`, in the order asked (`None` for
+/// an absent field). Errors if `doc` is not an object or is malformed where it is read.
+pub fn fields<'a, const N: usize>(doc: &'a [u8], names: [&str; N]) -> Result<[Option<Field<'a>>; N]> {
+    let mut out: [Option<Field<'a>>; N] = std::array::from_fn(|_| None);
+    let mut found = 0;
+    let mut s = Scan { b: doc, i: 0 };
+    s.ws();
+    if s.peek() != Some(b'{') {
+        return Err(Error::msg("invalid JSON: not an object"));
+    }
+    s.i += 1;
+    s.ws();
+    if s.peek() == Some(b'}') {
+        return Ok(out);
+    }
+    loop {
+        s.ws();
+        if s.peek() != Some(b'"') {
+            return Err(s.bad());
+        }
+        let (name, _) = s.string()?;
+        s.ws();
+        if s.peek() != Some(b':') {
+            return Err(s.bad());
+        }
+        s.i += 1;
+        s.ws();
+        match names.iter().position(|n| n.as_bytes() == name) {
+            Some(k) if out[k].is_none() => {
+                out[k] = Some(s.value()?);
+                found += 1;
+                if found == N {
+                    return Ok(out);
+                }
+            }
+            _ => s.skip()?,
+        }
+        s.ws();
+        match s.peek() {
+            Some(b',') => s.i += 1,
+            Some(b'}') => return Ok(out),
+            _ => return Err(s.bad()),
+        }
+    }
+}
+
+struct Scan<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl<'a> Scan<'a> {
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.peek() {
+            self.i += 1;
+        }
+    }
+
+    fn bad(&self) -> Error {
+        Error::msg(format_args!("invalid JSON at byte {}", self.i))
+    }
+
+    /// At `"`: the raw contents and whether they have escapes.
+    fn string(&mut self) -> Result<(&'a [u8], bool)> {
+        let start = self.i + 1;
+        let mut j = start;
+        let mut escaped = false;
+        loop {
+            let k = memchr2(b'"', b'\\', &self.b[j.min(self.b.len())..]).ok_or_else(|| self.bad())?;
+            if self.b[j + k] == b'"' {
+                self.i = j + k + 1;
+                return Ok((&self.b[start..j + k], escaped));
+            }
+            escaped = true;
+            j += k + 2;
+        }
+    }
+
+    fn value(&mut self) -> Result<Field<'a>> {
+        let start = self.i;
+        if self.peek() == Some(b'"') {
+            let (raw, escaped) = self.string()?;
+            if !escaped {
+                return Ok(Field::Str(Cow::Borrowed(std::str::from_utf8(raw)?)));
+            }
+            let quoted = &self.b[start..self.i];
+            let s: String = serde_json::from_slice(quoted)?;
+            return Ok(Field::Str(Cow::Owned(s)));
+        }
+        self.skip()?;
+        Ok(Field::Raw(&self.b[start..self.i]))
+    }
+
+    fn skip(&mut self) -> Result<()> {
+        match self.peek() {
+            Some(b'"') => self.string().map(drop),
+            Some(b'{' | b'[') => {
+                let mut depth = 0usize;
+                loop {
+                    match self.peek() {
+                        Some(b'{' | b'[') => {
+                            depth += 1;
+                            self.i += 1;
+                        }
+                        Some(b'}' | b']') => {
+                            depth -= 1;
+                            self.i += 1;
+                            if depth == 0 {
+                                return Ok(());
+                            }
+                        }
+                        Some(b'"') => {
+                            self.string()?;
+                        }
+                        Some(_) => self.i += 1,
+                        None => return Err(self.bad()),
+                    }
+                }
+            }
+            Some(_) => {
+                let start = self.i;
+                while let Some(c) = self.peek() {
+                    if matches!(c, b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t') {
+                        break;
+                    }
+                    self.i += 1;
+                }
+                if self.i == start { Err(self.bad()) } else { Ok(()) }
+            }
+            None => Err(self.bad()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_fields_asked_for() {
+        let doc = br#" { "a" : 1, "s": "x\"y", "n": {"deep": ["]", "}"]}, "b": true, "e": "\u00e9" } "#;
+        let [b, s, a, e, missing] = fields(doc, ["b", "s", "a", "e", "zz"]).unwrap();
+        assert_eq!(b, Some(Field::Raw(b"true")));
+        assert_eq!(s.unwrap().as_str().unwrap(), "x\"y");
+        assert_eq!(a.unwrap().as_i64().unwrap(), 1);
+        assert_eq!(e.unwrap().as_str().unwrap(), "é");
+        assert_eq!(missing, None);
+    }
+
+    #[test]
+    fn rejects_what_is_not_an_object() {
+        assert!(fields(b"[1]", ["a"]).is_err());
+        assert!(fields(b"not json", ["a"]).is_err());
+        assert!(fields(br#"{"a": "unterminated"#, ["a"]).is_err());
+        assert!(fields(br#"{"a" 1}"#, ["a"]).is_err());
+        assert_eq!(fields(b"{}", ["a"]).unwrap(), [None]);
+    }
+
+    #[test]
+    fn invalid_utf8_in_a_read_string_is_an_error() {
+        assert!(fields(b"{\"a\":\"\xff\"}", ["a"]).is_err());
+    }
+}
