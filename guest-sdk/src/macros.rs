@@ -4,8 +4,22 @@
 
 /// Exports a [`Map`](crate::Map) implementation as the component's map function.
 ///
-/// ```ignore
-/// weir_sdk::export_map!(MyFunction);
+/// ```
+/// use weir_sdk::{InitContext, Map, Output, Record, Result};
+///
+/// struct Echo;
+///
+/// impl Map for Echo {
+///     fn init(_: &InitContext) -> Result<Self> {
+///         Ok(Echo)
+///     }
+///     fn map(&mut self, record: &Record<'_>, out: &mut Output) -> Result<()> {
+///         out.emit(record.value);
+///         Ok(())
+///     }
+/// }
+///
+/// weir_sdk::export_map!(Echo);
 /// ```
 #[macro_export]
 macro_rules! export_map {
@@ -47,9 +61,35 @@ macro_rules! export_map {
 /// process-window function; with `, aggregate` also its
 /// [`WindowAggregate`](crate::WindowAggregate) for incremental aggregation.
 ///
-/// ```ignore
-/// weir_sdk::export_window!(MyWindowFunction);
-/// weir_sdk::export_window!(MyCounter, aggregate);
+/// ```
+/// use weir_sdk::{FiredWindow, InitContext, Output, ProcessWindow, Record, Result, WindowAggregate};
+///
+/// /// Counts each window's elements incrementally.
+/// struct Counter;
+///
+/// impl ProcessWindow for Counter {
+///     fn init(_: &InitContext) -> Result<Self> {
+///         Ok(Counter)
+///     }
+///     fn process(&mut self, w: &FiredWindow<'_>, out: &mut Output) -> Result<()> {
+///         let n: u64 = w.elements.accumulator()?;
+///         out.emit(format!("{} {}..{}: {n}", w.key_str()?, w.window.start, w.window.end));
+///         Ok(())
+///     }
+/// }
+///
+/// impl WindowAggregate for Counter {
+///     type Acc = u64;
+///     fn add(&self, acc: &mut u64, _: &Record<'_>) -> Result<()> {
+///         *acc += 1;
+///         Ok(())
+///     }
+///     fn merge(&self, acc: &mut u64, other: u64) {
+///         *acc += other;
+///     }
+/// }
+///
+/// weir_sdk::export_window!(Counter, aggregate);
 /// ```
 #[macro_export]
 macro_rules! export_window {
@@ -117,8 +157,31 @@ macro_rules! export_window {
 /// Exports a [`BroadcastProcess`](crate::BroadcastProcess) implementation as the
 /// component's broadcast-process function.
 ///
-/// ```ignore
-/// weir_sdk::export_broadcast!(MyEnricher);
+/// ```
+/// use weir_sdk::{BroadcastProcess, BroadcastState, InitContext, Output, Record, Result};
+///
+/// /// Tags records with the label the broadcast input last gave their key.
+/// struct Labels {
+///     labels: BroadcastState<String, String>,
+/// }
+///
+/// impl BroadcastProcess for Labels {
+///     fn init(_: &InitContext) -> Result<Self> {
+///         Ok(Labels { labels: BroadcastState::new("labels") })
+///     }
+///     fn process_element(&mut self, record: &Record<'_>, out: &mut Output) -> Result<()> {
+///         let label = self.labels.get(record.text()?)?.unwrap_or_default();
+///         out.emit(format!("{} {label}", record.text()?));
+///         Ok(())
+///     }
+///     fn process_broadcast(&mut self, record: &Record<'_>, _: &mut Output) -> Result<()> {
+///         let (key, label) = record.text()?.split_once('=').unwrap_or_default();
+///         self.labels.put(&key.to_owned(), &label.to_owned())?;
+///         Ok(())
+///     }
+/// }
+///
+/// weir_sdk::export_broadcast!(Labels);
 /// ```
 #[macro_export]
 macro_rules! export_broadcast {

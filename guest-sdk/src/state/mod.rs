@@ -12,6 +12,8 @@ mod cache;
 mod key;
 mod list;
 mod map;
+#[cfg(test)]
+mod tests;
 mod types;
 mod value;
 

@@ -46,8 +46,10 @@ pub enum Side {
     Late,
 }
 
-/// What an operator emits on its main output.
+/// What an operator emits on its main output (data far more often than watermarks, so
+/// the data variant is not boxed).
 #[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)]
 pub enum Event {
     /// Records.
     Data(Data),

@@ -45,7 +45,11 @@ impl Data {
 }
 
 /// A message on a channel between tasks.
+///
+/// Nearly every message carries a batch, so the data variant is not boxed: boxing would
+/// cost an allocation per batch to save bytes on the rare control message.
 #[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)]
 pub enum Message {
     /// Records.
     Data(Data),

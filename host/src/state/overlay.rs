@@ -11,6 +11,9 @@ use anyhow::Result;
 use super::backend::{StateBackend, WriteOp};
 use super::keys::{StateKeyPrefix, decode_list, encode_list_element};
 
+/// A map entry: full entry key and value.
+pub type Entry = (Vec<u8>, Vec<u8>);
+
 #[derive(Debug, Default)]
 struct PendingList {
     cleared: bool,
@@ -153,7 +156,7 @@ impl Overlay {
         prefix: &StateKeyPrefix,
         after: Option<&[u8]>,
         limit: usize,
-    ) -> Result<(Vec<(Vec<u8>, Vec<u8>)>, bool)> {
+    ) -> Result<(Vec<Entry>, bool)> {
         let p = &prefix.0;
         let pending: Vec<(&Vec<u8>, &Option<Vec<u8>>)> = self
             .entries
