@@ -59,7 +59,7 @@ pub struct SourceTable {
     pub format: Option<Spanned<String>>,
     /// Keep reading data appended to the files instead of ending at their end.
     pub follow: Option<bool>,
-    /// Parallel readers (default: the job's parallelism).
+    /// Parallel readers (default: the job's parallelism; a broadcast input runs as one).
     pub parallelism: Option<Spanned<u32>>,
     /// Event time and watermarks.
     pub event_time: Option<Spanned<EventTimeTable>>,
@@ -113,7 +113,7 @@ pub struct OperatorTable {
     pub on_error: Option<Spanned<String>>,
     /// Sandbox limits of the function.
     pub limits: Option<Spanned<LimitsTable>>,
-    /// Parallel instances (default: the job's parallelism).
+    /// Parallel instances (default: the job's parallelism; a broadcast input runs as one).
     pub parallelism: Option<Spanned<u32>>,
     /// Stable id of the operator's state (default: its name).
     pub uid: Option<Spanned<String>>,

@@ -460,27 +460,47 @@ pub(crate) fn resolve(m: Manifest, loc: &Locator, base: &Path) -> Result<Job, Di
         None => PathBuf::from(".weir").join(&name).join("state"),
     };
 
-    // Every name shares one namespace, since inputs refer to names.
+    // Every name shares one namespace, since inputs refer to names. A name used again
+    // is reported, and its later use left out so that it causes no other problems.
     let mut kinds: BTreeMap<&str, &str> = BTreeMap::new();
+    let mut repeated: BTreeSet<(&str, &str)> = BTreeSet::new();
     for (section, names) in [
-        ("sources", m.sources.keys().collect::<Vec<_>>()),
-        ("operators", m.operators.keys().collect()),
-        ("sinks", m.sinks.keys().collect()),
+        (
+            "sources",
+            m.sources
+                .iter()
+                .map(|(n, t)| (n, t.span()))
+                .collect::<Vec<_>>(),
+        ),
+        (
+            "operators",
+            m.operators.iter().map(|(n, t)| (n, t.span())).collect(),
+        ),
+        (
+            "sinks",
+            m.sinks.iter().map(|(n, t)| (n, t.span())).collect(),
+        ),
     ] {
-        for n in names {
+        for (n, span) in names {
             if !valid_name(n) {
                 c.report(
-                    None,
+                    Some(span.clone()),
                     format!("{section}.{n}"),
                     "use letters, digits, `-` and `_` only in names",
                 );
             }
-            if let Some(prev) = kinds.insert(n, section) {
-                c.report(
-                    None,
-                    format!("{section}.{n}"),
-                    format!("the name `{n}` is also used in [{prev}]"),
-                );
+            match kinds.get(n.as_str()) {
+                Some(prev) => {
+                    c.report(
+                        Some(span),
+                        format!("{section}.{n}"),
+                        format!("the name `{n}` is also used in [{prev}]"),
+                    );
+                    repeated.insert((section, n.as_str()));
+                }
+                None => {
+                    kinds.insert(n, section);
+                }
             }
         }
     }
@@ -503,6 +523,9 @@ pub(crate) fn resolve(m: Manifest, loc: &Locator, base: &Path) -> Result<Job, Di
         );
     }
     for (n, o) in &m.operators {
+        if repeated.contains(&("operators", n.as_str())) {
+            continue;
+        }
         let (node, inputs) = operator(&mut c, n, o, parallelism);
         edges.extend(
             inputs
@@ -512,12 +535,17 @@ pub(crate) fn resolve(m: Manifest, loc: &Locator, base: &Path) -> Result<Job, Di
         nodes.insert(n.clone(), node);
     }
     for (n, s) in &m.sinks {
+        if repeated.contains(&("sinks", n.as_str())) {
+            continue;
+        }
         let (node, input) = sink(&mut c, n, s);
         if let Some((r, span)) = input {
             edges.push((n.clone(), r, span, format!("sinks.{n}.input")));
         }
         nodes.insert(n.clone(), node);
     }
+    single_broadcast_senders(&mut c, &m, &mut nodes);
+    bootstrap_inputs_apart(&mut c, &m, &nodes);
     check_edges(&mut c, &m, &nodes, &edges);
     check_event_time(&mut c, &m, &nodes);
     let order = topological(&mut c, &nodes, &edges);
@@ -849,7 +877,21 @@ fn operator(
                 "broadcast",
             );
             OperatorKind::Window {
-                window: window.unwrap_or(WindowKind::Count { size: 1, slide: 1 }),
+                // An invalid window stands in as one of its type, so that checks of
+                // outputs do not report problems that only follow from this one.
+                window: window.unwrap_or(
+                    match t
+                        .window
+                        .as_ref()
+                        .map(|w| w.get_ref().kind.get_ref().as_str())
+                    {
+                        Some("count") => WindowKind::Count { size: 1, slide: 1 },
+                        _ => WindowKind::Tumbling {
+                            size_ms: 1,
+                            offset_ms: 0,
+                        },
+                    },
+                ),
                 time,
                 aggregate,
                 allowed_lateness_ms: lateness,
@@ -1202,6 +1244,84 @@ fn check_edges(
     }
 }
 
+/// A broadcast input runs as one instance: each broadcast instance then receives its
+/// elements from one sender, in that sender's order, so all of them apply the same
+/// elements in the same order (with several senders, each instance would see its own
+/// interleaving). The default parallelism of such a node is 1; another one is an error.
+fn single_broadcast_senders(c: &mut Checker<'_>, m: &Manifest, nodes: &mut BTreeMap<String, Node>) {
+    for (op, t) in &m.operators {
+        let Some(b) = &t.get_ref().broadcast else {
+            continue;
+        };
+        let from = input_ref(b.get_ref()).node;
+        let (field, set) = match (m.sources.get(&from), m.operators.get(&from)) {
+            (Some(s), _) => (
+                format!("sources.{from}.parallelism"),
+                &s.get_ref().parallelism,
+            ),
+            (_, Some(o)) => (
+                format!("operators.{from}.parallelism"),
+                &o.get_ref().parallelism,
+            ),
+            _ => continue,
+        };
+        match set {
+            Some(p) if *p.get_ref() > 1 => c.report(
+                Some(p.span()),
+                field,
+                format!("`{from}` is the broadcast input of `{op}`, so it runs as one instance (every instance of `{op}` applies its elements in the same order): remove this setting or set 1"),
+            ),
+            _ => {
+                if let Some(n) = nodes.get_mut(&from) {
+                    n.parallelism = 1;
+                }
+            }
+        }
+    }
+}
+
+/// `bootstrap` holds the main input back until the broadcast input has caught up. If
+/// both inputs come from one upstream node, that node blocks on the unread main input
+/// before the broadcast input can catch up, and the job would hang: refuse it.
+fn bootstrap_inputs_apart(c: &mut Checker<'_>, m: &Manifest, nodes: &BTreeMap<String, Node>) {
+    let upstream = |from: &str| {
+        let mut seen = BTreeSet::new();
+        let mut stack = vec![from.to_owned()];
+        while let Some(n) = stack.pop() {
+            if !seen.insert(n.clone()) {
+                continue;
+            }
+            if let Some(NodeKind::Operator(o)) = nodes.get(&n).map(|n| &n.kind) {
+                stack.push(o.input.node.clone());
+                if let OperatorKind::Broadcast { broadcast, .. } = &o.kind {
+                    stack.push(broadcast.node.clone());
+                }
+            }
+        }
+        seen
+    };
+    for (name, node) in nodes {
+        let NodeKind::Operator(o) = &node.kind else {
+            continue;
+        };
+        let OperatorKind::Broadcast {
+            broadcast,
+            bootstrap: true,
+        } = &o.kind
+        else {
+            continue;
+        };
+        let main = upstream(&o.input.node);
+        if let Some(shared) = upstream(&broadcast.node).intersection(&main).next() {
+            c.report(
+                m.operators[name].get_ref().bootstrap.as_ref().map(Spanned::span),
+                format!("operators.{name}.bootstrap"),
+                format!("the main input and the broadcast input both come from `{shared}`, which would wait for `{name}` to read its main input before the broadcast input could catch up: read the broadcast input from a source of its own, or remove `bootstrap`"),
+            );
+        }
+    }
+}
+
 fn has_late_output(kind: &OperatorKind) -> bool {
     matches!(
         kind,
@@ -1274,17 +1394,31 @@ fn topological(
             .map(|(n, _)| *n)
             .collect();
         if ready.is_empty() {
-            let cycle: Vec<&str> = deps
+            let mut cycle: BTreeSet<&str> = deps
                 .keys()
                 .filter(|n| !done.contains(*n))
                 .copied()
                 .collect();
+            // Leave out the nodes that only read the cycle: those no node left reads.
+            loop {
+                let read: BTreeSet<&str> =
+                    cycle.iter().flat_map(|n| deps[n].iter().copied()).collect();
+                let before = cycle.len();
+                cycle.retain(|n| read.contains(n));
+                if cycle.len() == before {
+                    break;
+                }
+            }
+            // Report it at an input that closes the cycle.
+            let at = edges.iter().find(|(to, r, _, _)| {
+                cycle.contains(to.as_str()) && cycle.contains(r.node.as_str())
+            });
             c.report(
-                None,
-                "",
+                at.map(|(_, _, span, _)| span.clone()),
+                at.map_or("", |(_, _, _, field)| field.as_str()),
                 format!(
                     "these nodes read each other in a cycle: {}",
-                    cycle.join(", ")
+                    cycle.into_iter().collect::<Vec<_>>().join(", ")
                 ),
             );
             break;

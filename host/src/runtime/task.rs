@@ -52,11 +52,18 @@ pub struct TaskInstance {
 impl TaskInstance {
     /// Runs the task to its end.
     pub fn run(mut self) -> Result<Vec<(usize, OperatorReport)>> {
-        if self.source.is_some() {
-            self.run_source()?;
+        let result = if self.source.is_some() {
+            self.run_source()
         } else {
-            self.run_ports()?;
+            self.run_ports()
+        };
+        if result.is_err() {
+            // Cancel before this task's channel ends are dropped: its neighbours then
+            // stop as cancelled, not with "a task stopped early" errors that could reach
+            // the supervisor first and hide this one.
+            self.cancel.store(true, Ordering::Relaxed);
         }
+        result?;
         Ok(self.chain.reports())
     }
 
@@ -104,6 +111,7 @@ impl TaskInstance {
         let total: usize = self.ports.iter().map(|p| p.senders).sum();
         let mut tracker = WatermarkTracker::new(total);
         let mut caught_up = vec![false; total];
+        let mut ended = vec![false; total];
         let mut forwarded_caught_up = false;
         let broadcast_port = self.ports.iter().position(|p| p.input == Input::Broadcast);
         let mut bootstrapping = self.bootstrap && broadcast_port.is_some();
@@ -115,6 +123,11 @@ impl TaskInstance {
                 let mut map = Vec::new();
                 for (i, p) in self.ports.iter().enumerate() {
                     if bootstrapping && Some(i) != broadcast_port {
+                        continue;
+                    }
+                    // A port whose senders all ended is disconnected once drained, and
+                    // would be ready forever: stop listening to it.
+                    if ended[offsets[i]..offsets[i] + p.senders].iter().all(|&e| e) {
                         continue;
                     }
                     map.push(i);
@@ -159,6 +172,7 @@ impl TaskInstance {
                 Message::CaughtUp => caught_up[sender] = true,
                 Message::End => {
                     caught_up[sender] = true;
+                    ended[sender] = true;
                     if let Change::Advanced(x) = tracker.ended(sender) {
                         self.chain.watermark(x)?;
                     }
