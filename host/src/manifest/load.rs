@@ -84,14 +84,62 @@ pub fn load_str(
         apply(root.get_mut(), o, OVERRIDE_BASE * (i + 1)).map_err(|m| {
             fail(
                 Some(OVERRIDE_BASE * (i + 1)..OVERRIDE_BASE * (i + 1) + 1),
-                "",
+                &o.path.join("."),
                 m,
             )
         })?;
     }
+    // Deserializing errors carry only a span: the tree finds the field it is in.
+    let tree = root.get_ref().clone();
     let manifest: Manifest = serde::Deserialize::deserialize(toml::de::Deserializer::from(root))
-        .map_err(|e| fail(e.span(), "", e.message().to_owned()))?;
+        .map_err(|e| {
+            let field = e
+                .span()
+                .map(|s| field_of_error(&tree, s.start, e.message()))
+                .unwrap_or_default();
+            fail(e.span(), &field, e.message().to_owned())
+        })?;
     resolve(manifest, &locator, base)
+}
+
+/// The dotted field an error at byte `at` is about: the deepest key whose name or value
+/// holds `at`, plus the field a "missing field" error names.
+fn field_of_error(tree: &DeTable<'_>, at: usize, message: &str) -> String {
+    let mut path = field_at(tree, at);
+    if let Some(missing) = message
+        .strip_prefix("missing field `")
+        .and_then(|m| m.split('`').next())
+    {
+        path.push(missing.to_owned());
+    }
+    path.join(".")
+}
+
+fn field_at(table: &DeTable<'_>, at: usize) -> Vec<String> {
+    let mut best = Vec::new();
+    for (key, value) in table {
+        let inner = match value.get_ref() {
+            DeValue::Table(t) => field_at(t, at),
+            DeValue::Array(a) => a
+                .iter()
+                .filter_map(|e| match e.get_ref() {
+                    DeValue::Table(t) => Some(field_at(t, at)),
+                    _ => None,
+                })
+                .max_by_key(Vec::len)
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        };
+        let here = key.span().contains(&at) || value.span().contains(&at);
+        if !inner.is_empty() || here {
+            let mut path = vec![key.get_ref().to_string()];
+            path.extend(inner);
+            if path.len() > best.len() {
+                best = path;
+            }
+        }
+    }
+    best
 }
 
 /// Sets the override's value in the parsed document, creating tables on the way.
