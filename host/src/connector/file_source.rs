@@ -280,15 +280,19 @@ impl FileSource {
     }
 
     /// The open split with the lowest watermark (round robin among equals), preferring
-    /// splits with data waiting.
+    /// splits with data waiting. Splits at the end of their (followed) file are polled
+    /// in turn, whatever their watermark: a silent split, whose watermark is the lowest,
+    /// must not keep the others from being read.
     fn pick(&mut self) -> Option<usize> {
         let n = self.splits.len();
         let ooo = self.out_of_orderness();
         let candidates = (0..n)
             .map(|k| (self.next + k) % n)
             .filter(|&i| !self.splits[i].done);
-        let best =
-            candidates.min_by_key(|&i| (self.splits[i].at_eof, self.splits[i].watermark(ooo)))?;
+        let best = candidates.min_by_key(|&i| {
+            let s = &self.splits[i];
+            (s.at_eof, if s.at_eof { 0 } else { s.watermark(ooo) })
+        })?;
         self.next = (best + 1) % n.max(1);
         Some(best)
     }
@@ -444,6 +448,47 @@ mod tests {
             });
             assert_eq!(all, lines, "parallelism {p}");
         }
+    }
+
+    #[test]
+    fn a_silent_followed_file_does_not_keep_the_others_from_being_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a");
+        std::fs::write(&a, "{\"t\":1000}\n").unwrap();
+        std::fs::write(dir.path().join("b"), "").unwrap();
+        let et = EventTime {
+            from: TimestampFrom::Field(FieldPath::parse("t").unwrap()),
+            max_out_of_orderness_ms: 0,
+            idle_timeout_ms: None,
+        };
+        let splits = plan_splits(dir.path(), 1, true).unwrap();
+        let mut src = FileSource::new(
+            splits,
+            FileFormat::JsonLines,
+            true,
+            Some(et),
+            3,
+            Arc::new(SystemClock),
+            Arc::default(),
+        );
+        let read = |src: &mut FileSource| {
+            // Both files are at their end after a few polls; `b`, silent, has the lower
+            // watermark.
+            let mut lines = 0;
+            for _ in 0..20 {
+                if let SourceEvent::Data(b) = src.next_event().unwrap() {
+                    lines += b.len();
+                }
+            }
+            lines
+        };
+        assert_eq!(read(&mut src), 1);
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&a)
+            .and_then(|mut f| std::io::Write::write_all(&mut f, b"{\"t\":2000}\n"))
+            .unwrap();
+        assert_eq!(read(&mut src), 1, "the line appended to `a` is read");
     }
 
     #[test]

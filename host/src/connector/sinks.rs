@@ -55,6 +55,16 @@ impl Operator for FileSink {
         Ok(())
     }
 
+    fn on_processing_time(&mut self, _now_ms: i64, _out: &mut Collector) -> Result<()> {
+        // Hand what is buffered to the part file once per tick (a no-op when nothing
+        // is), so the output of a job that keeps running can be watched.
+        if let Some(out) = self.out.as_mut() {
+            out.flush()
+                .with_context(|| format!("writing {}", self.part.display()))?;
+        }
+        Ok(())
+    }
+
     fn finish(&mut self, _out: &mut Collector) -> Result<()> {
         if let Some(out) = self.out.take() {
             let file = out

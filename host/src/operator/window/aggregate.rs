@@ -55,24 +55,47 @@ pub fn fold(
         .map(|g| st.acc_key(&g.key, &g.window))
         .collect();
     let old = st.accumulators(&keys)?;
-    let mut ops = Vec::with_capacity(groups.len());
-    match kind {
-        WindowAggregateKind::Count => {
-            for ((g, k), acc) in groups.iter().zip(keys).zip(old) {
-                let n = count_of(acc.as_deref())? + g.records.len() as u64;
-                ops.push(WriteOp::Put(k, n.to_string().into_bytes()));
-            }
-        }
-        WindowAggregateKind::Function => {
-            let new = fold_function(groups, batch, &old, function, errors, metrics, out)?;
-            ops.extend(keys.into_iter().zip(new).map(|(k, v)| WriteOp::Put(k, v)));
-        }
-    }
-    Ok(ops)
+    let new = fold_into(groups, batch, kind, &old, function, errors, metrics, out)?;
+    Ok(keys
+        .into_iter()
+        .zip(new)
+        .map(|(k, v)| WriteOp::Put(k, v))
+        .collect())
 }
 
+/// Folds each group's elements into its accumulator in `old` (`None`: a fresh one);
+/// returns the new accumulators in group order.
+#[allow(clippy::too_many_arguments)]
+pub fn fold_into(
+    groups: &[Group],
+    batch: &Batch,
+    kind: WindowAggregateKind,
+    old: &[Option<Vec<u8>>],
+    function: &mut dyn WindowFunction,
+    errors: &ErrorHandler,
+    metrics: &NodeMetrics,
+    out: &mut Collector,
+) -> Result<Vec<Vec<u8>>> {
+    match kind {
+        WindowAggregateKind::Count => groups
+            .iter()
+            .zip(old)
+            .map(|(g, acc)| {
+                let n = count_of(acc.as_deref())? + g.records.len() as u64;
+                Ok(n.to_string().into_bytes())
+            })
+            .collect(),
+        WindowAggregateKind::Function => {
+            fold_function(groups, batch, old, function, errors, metrics, out)
+        }
+    }
+}
+
+/// A group to fold in one call: the group, its accumulator, the elements to fold.
+type Part<'a> = (&'a Group, Option<&'a [u8]>, &'a [u32]);
+
 fn call(
-    groups: &[(&Group, Option<&[u8]>, &[u32])],
+    groups: &[Part<'_>],
     batch: &Batch,
     function: &mut dyn WindowFunction,
     metrics: &NodeMetrics,
@@ -118,7 +141,7 @@ fn fold_function(
     metrics: &NodeMetrics,
     out: &mut Collector,
 ) -> Result<Vec<Vec<u8>>> {
-    let all: Vec<(&Group, Option<&[u8]>, &[u32])> = groups
+    let all: Vec<Part<'_>> = groups
         .iter()
         .zip(old)
         .map(|(g, a)| (g, a.as_deref(), g.records.as_slice()))

@@ -1,10 +1,20 @@
 //! Count windows: every `slide` elements of a key, a window of its last `size` elements
 //! fires (tumbling when `slide == size`). Bounds are element ordinals of the key.
+//!
+//! As in Flink (a count evictor keeps the last `size` elements), the elements are kept
+//! even with an incremental aggregate: they are folded into a fresh accumulator when the
+//! window fires, since sliding count windows share elements.
+//!
+//! Count windows are not time windows, so their results carry the timestamp of the
+//! window's latest element rather than `end - 1` (an ordinal, not a time). Flink gives
+//! them the end of time instead, which would put them past every downstream window.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 use anyhow::Result;
 
+use super::aggregate::{self, Group};
 use super::fire::{self, Fired};
 use super::store::Key;
 use super::{WindowOperator, elements};
@@ -25,15 +35,17 @@ impl WindowOperator {
         let mut due = Vec::new();
         for i in 0..k.batch.len() {
             let ki = k.keys.of_record[i];
-            if !counted.contains_key(&ki) {
-                let key = Key {
-                    bytes: k.keys.key(ki as usize).to_vec(),
-                    group: k.groups[ki as usize],
-                };
-                let (n, retained) = self.st.counted(&key)?;
-                counted.insert(ki, (key, n, retained));
-            }
-            let (key, n, retained) = counted.get_mut(&ki).expect("just loaded");
+            let (key, n, retained) = match counted.entry(ki) {
+                Entry::Occupied(e) => e.into_mut(),
+                Entry::Vacant(e) => {
+                    let key = Key {
+                        bytes: k.keys.key(ki as usize).to_vec(),
+                        group: k.groups[ki as usize],
+                    };
+                    let (n, retained) = self.st.counted(&key)?;
+                    e.insert((key, n, retained))
+                }
+            };
             *n += 1;
             retained.push(elements::encode(&k.batch.get(i)));
             if retained.len() as u64 > size {
@@ -48,12 +60,7 @@ impl WindowOperator {
                     start: (*n - retained.len() as u64) as i64,
                     end: *n as i64,
                 };
-                due.push(Fired {
-                    key: key.bytes.clone(),
-                    window,
-                    update: false,
-                    elements: els,
-                });
+                due.push((key.clone(), window, els));
                 // Keep what the next window shares with this one.
                 let keep = size.saturating_sub(slide) as usize;
                 let drop = retained.len().saturating_sub(keep);
@@ -65,14 +72,76 @@ impl WindowOperator {
             ops.extend(self.st.put_counted(key, *n, retained));
         }
         self.st.write(ops)?;
+        let fired = self.count_windows(due, out)?;
         let now = self.clock.now_ms();
         fire::fire(
-            due,
+            fired,
             &mut *self.function,
             &self.errors,
             &self.metrics,
             now,
             out,
         )
+    }
+
+    /// The windows to fire: with their elements, or with an accumulator of them.
+    fn count_windows(
+        &mut self,
+        due: Vec<(Key, Window, Batch)>,
+        out: &mut Collector,
+    ) -> Result<Vec<Fired>> {
+        let latest = |b: &Batch| b.iter().filter_map(|r| r.timestamp).max();
+        let Some(kind) = self.spec.aggregate else {
+            return Ok(due
+                .into_iter()
+                .map(|(key, window, elements)| Fired {
+                    key: key.bytes,
+                    window,
+                    update: false,
+                    timestamp: latest(&elements),
+                    elements,
+                })
+                .collect());
+        };
+        let mut all = Batch::default();
+        let mut groups = Vec::with_capacity(due.len());
+        for (key, window, elements) in &due {
+            let first = all.len() as u32;
+            for r in elements.iter() {
+                all.push_record(&r);
+            }
+            groups.push(Group {
+                key: key.clone(),
+                window: *window,
+                records: (first..all.len() as u32).collect(),
+            });
+        }
+        let fresh = vec![None; groups.len()];
+        let accs = aggregate::fold_into(
+            &groups,
+            &all,
+            kind,
+            &fresh,
+            &mut *self.function,
+            &self.errors,
+            &self.metrics,
+            out,
+        )?;
+        Ok(due
+            .into_iter()
+            .zip(accs)
+            .map(|((key, window, elements), acc)| {
+                let timestamp = latest(&elements);
+                let mut one = Batch::default();
+                one.push(None, &acc, timestamp);
+                Fired {
+                    key: key.bytes,
+                    window,
+                    update: false,
+                    timestamp,
+                    elements: one,
+                }
+            })
+            .collect())
     }
 }

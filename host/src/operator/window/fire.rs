@@ -9,7 +9,7 @@ use crate::operator::dead_letter::ErrorHandler;
 use crate::operator::function::WindowFunction;
 use crate::record::{Batch, HAS_TIMESTAMP, KeyTableBuilder, RecordRef};
 use crate::runtime::NodeMetrics;
-use crate::time::{Window, max_timestamp};
+use crate::time::Window;
 use crate::wasm::Failure;
 use crate::wasm::bindings::types::{Output, TimeWindow};
 use crate::wasm::bindings::window_function::FiredWindow;
@@ -26,6 +26,9 @@ pub struct Fired {
     pub window: Window,
     /// Whether it fired before.
     pub update: bool,
+    /// The timestamp its results carry when the function sets none: a time window's
+    /// last instant (`end - 1`, as Flink), a count window's latest element.
+    pub timestamp: Option<i64>,
     /// Its elements (or its one accumulator).
     pub elements: Batch,
 }
@@ -105,11 +108,11 @@ fn emit(
     metrics: &NodeMetrics,
     out: &mut Collector,
 ) -> Result<()> {
-    // A window's results carry its last instant as their timestamp, as in Flink.
     for i in 0..o.records.len() {
-        if o.records.flags[i] & HAS_TIMESTAMP == 0 {
-            let w = &chunk[o.origins[i] as usize].window;
-            o.records.set_timestamp(i, max_timestamp(w));
+        if o.records.flags[i] & HAS_TIMESTAMP == 0
+            && let Some(t) = chunk[o.origins[i] as usize].timestamp
+        {
+            o.records.set_timestamp(i, t);
         }
     }
     for e in &o.errors {
@@ -131,7 +134,7 @@ fn failed(w: &Fired, message: &str, errors: &ErrorHandler, out: &mut Collector) 
     let r = RecordRef {
         key: Some(&w.key),
         value: &value,
-        timestamp: Some(max_timestamp(&w.window)),
+        timestamp: w.timestamp,
         headers: &[],
     };
     errors.failed(&r, message, out)

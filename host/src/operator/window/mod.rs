@@ -129,15 +129,20 @@ impl WindowOperator {
     }
 
     /// Registers a window's timers; returns whether it is already due (a late element
-    /// within the allowed lateness).
+    /// within the allowed lateness), in which case the caller fires it now.
     fn schedule(&mut self, key: &Key, w: Window) -> bool {
         let fire_at = max_timestamp(&w);
-        self.timers.register(Timer {
-            time: fire_at,
-            kind: TimerKind::Fire,
-            key: key.bytes.clone(),
-            window: w,
-        });
+        let due = self.event_time() && fire_at <= self.watermark;
+        // A due window gets no fire timer (as Flink's event-time trigger): the timer
+        // would come due at the next watermark and fire the window a second time.
+        if !due {
+            self.timers.register(Timer {
+                time: fire_at,
+                kind: TimerKind::Fire,
+                key: key.bytes.clone(),
+                window: w,
+            });
+        }
         if self.event_time() {
             self.timers.register(Timer {
                 time: fire_at.saturating_add(self.spec.allowed_lateness),
@@ -145,10 +150,8 @@ impl WindowOperator {
                 key: key.bytes.clone(),
                 window: w,
             });
-            fire_at <= self.watermark
-        } else {
-            false
         }
+        due
     }
 
     fn process_time_windows(&mut self, k: KeyedBatch, out: &mut Collector) -> Result<()> {
@@ -269,6 +272,7 @@ impl WindowOperator {
             key: key.bytes,
             window,
             update,
+            timestamp: Some(max_timestamp(&window)),
             elements,
         }
     }

@@ -3,6 +3,7 @@
 //! the merged window, their timers are replaced by its timers.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 use anyhow::Result;
 
@@ -34,10 +35,10 @@ impl WindowOperator {
                 bytes: k.keys.key(ki as usize).to_vec(),
                 group: k.groups[ki as usize],
             };
-            if !sessions.contains_key(&ki) {
-                sessions.insert(ki, self.st.sessions(&key)?);
-            }
-            let set = sessions.get_mut(&ki).expect("just loaded");
+            let set = match sessions.entry(ki) {
+                Entry::Occupied(e) => e.into_mut(),
+                Entry::Vacant(e) => e.insert(self.st.sessions(&key)?),
+            };
             let before = set.clone();
             let m = merge_session(
                 set,
