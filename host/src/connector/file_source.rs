@@ -372,20 +372,18 @@ impl FileSource {
             return;
         }
         let ooo = self.out_of_orderness();
-        let wm = self
+        // With no split active the watermark stays where it is: idle splits may resume
+        // with data the watermark must not have passed (the reader reports itself idle
+        // instead), and finished ones release it when the reader ends.
+        let Some(wm) = self
             .splits
             .iter()
             .filter(|s| !s.done && !s.idle)
             .map(|s| s.watermark(ooo))
-            .min();
-        // With every split finished or idle, the finished ones' progress still counts.
-        let wm = wm.unwrap_or_else(|| {
-            self.splits
-                .iter()
-                .map(|s| s.watermark(ooo))
-                .max()
-                .unwrap_or(i64::MIN)
-        });
+            .min()
+        else {
+            return;
+        };
         if wm > self.emitted {
             self.emitted = wm;
             self.queue.push_back(SourceEvent::Watermark(wm));
@@ -521,6 +519,39 @@ mod tests {
         assert!(wms.windows(2).all(|w| w[0] < w[1]), "{wms:?}");
         // Split b is far ahead, but while a is open the watermark follows a.
         assert!(wms.iter().filter(|&&w| w < 4000).count() >= 2, "{wms:?}");
-        assert_eq!(*wms.last().unwrap(), 5009 - 100 - 1);
+        // Once a is done, b alone leads; b's last batch finishes it, and the end of the
+        // reader (not a watermark) then releases everything downstream.
+        assert!(wms.iter().any(|&w| w > 5000 - 100 - 1), "{wms:?}");
+        assert!(*wms.last().unwrap() <= 5009 - 100 - 1, "{wms:?}");
+    }
+
+    #[test]
+    fn when_every_split_is_idle_the_watermark_stays_and_the_reader_reports_idle() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a"), "{\"t\":1000}\n").unwrap();
+        std::fs::write(dir.path().join("b"), "{\"t\":5000}\n").unwrap();
+        let clock = crate::runtime::ManualClock::new(0);
+        let et = EventTime {
+            from: TimestampFrom::Field(FieldPath::parse("t").unwrap()),
+            max_out_of_orderness_ms: 0,
+            idle_timeout_ms: Some(10),
+        };
+        let splits = plan_splits(dir.path(), 1, true).unwrap();
+        let mut src = FileSource::new(splits, FileFormat::JsonLines, true, Some(et), 10, clock.clone(), Arc::default());
+        let mut wms = Vec::new();
+        let mut idle = false;
+        for step in 0..50 {
+            if step == 10 {
+                clock.advance(1_000);
+            }
+            match src.next_event().unwrap() {
+                SourceEvent::Watermark(w) => wms.push(w),
+                SourceEvent::Idle => idle = true,
+                SourceEvent::End => panic!("followed files do not end"),
+                _ => {}
+            }
+        }
+        assert!(idle, "both splits went idle");
+        assert_eq!(wms.last(), Some(&999), "split a holds the watermark; going idle does not lift it to b's: {wms:?}");
     }
 }
