@@ -7,6 +7,7 @@
 //! plus the allowed lateness, and an element arriving in between fires it again with the
 //! update. An element whose every window is past that point goes to the late output.
 
+mod acc_cache;
 mod aggregate;
 mod count;
 pub mod elements;
@@ -353,6 +354,8 @@ impl Operator for WindowOperator {
         if !self.event_time() {
             self.advance(i64::MAX, out)?;
         }
+        // Leave the backend complete (what `--keep-state` keeps).
+        self.st.flush()?;
         Ok(())
     }
 }

@@ -1,8 +1,11 @@
 //! The window operator's own state: window contents, accumulators, session sets and
 //! element counters, in the operator's keyed state under reserved names.
 
+use std::cell::RefCell;
+
 use anyhow::{Context, Result};
 
+use super::acc_cache::AccCache;
 use super::elements;
 use crate::record::Batch;
 use crate::state::{KeyedState, Kind, Namespace, StateDef, StateKeyPrefix, WriteOp, decode_list};
@@ -19,6 +22,8 @@ pub struct WindowState {
     acc: StateDef,
     sessions: StateDef,
     counter: StateDef,
+    /// Accumulators, written back to the backend in bulk.
+    accs: RefCell<AccCache>,
 }
 
 /// A key and its key group.
@@ -46,6 +51,7 @@ impl WindowState {
             acc: def("accumulator", Kind::Value)?,
             sessions: def("sessions", Kind::Value)?,
             counter: def("count", Kind::Value)?,
+            accs: RefCell::default(),
             keyed,
         })
     }
@@ -76,12 +82,34 @@ impl WindowState {
         StateKeyPrefix::new(self.counter.id, key.group, &key.bytes, Namespace::Global).0
     }
 
-    /// Applies writes.
+    fn is_acc(&self, key: &[u8]) -> bool {
+        key.starts_with(&self.acc.id.to_be_bytes())
+    }
+
+    /// Applies writes (accumulators go to the write-back cache).
     pub fn write(&self, ops: Vec<WriteOp>) -> Result<()> {
         if ops.is_empty() {
             return Ok(());
         }
-        self.keyed.backend().write(ops)
+        let mut accs = self.accs.borrow_mut();
+        let mut rest = Vec::with_capacity(ops.len());
+        for op in ops {
+            match op {
+                WriteOp::Put(k, v) if self.is_acc(&k) => accs.put(k, v),
+                WriteOp::Delete(k) if self.is_acc(&k) => accs.delete(k),
+                other => rest.push(other),
+            }
+        }
+        accs.maybe_flush(self.keyed.backend())?;
+        if rest.is_empty() {
+            return Ok(());
+        }
+        self.keyed.backend().write(rest)
+    }
+
+    /// Writes cached accumulators back to the backend.
+    pub fn flush(&self) -> Result<()> {
+        self.accs.borrow_mut().flush(self.keyed.backend())
     }
 
     /// A window's elements.
@@ -97,7 +125,7 @@ impl WindowState {
 
     /// Accumulators of many windows.
     pub fn accumulators(&self, keys: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>> {
-        self.keyed.backend().multi_get(keys)
+        self.accs.borrow_mut().get(self.keyed.backend(), keys)
     }
 
     /// Drops a window's elements and accumulator.

@@ -1,0 +1,136 @@
+//! A write-back cache of window accumulators in front of the state backend.
+//!
+//! An aggregating window updates its accumulator with every batch that reaches it, and is
+//! deleted when it fires; sending each update to RocksDB costs a lookup and a memtable
+//! insert per window per batch for state that usually lives a few seconds. The cache keeps
+//! accumulators in memory, reads through to the backend on a miss, and writes back when it
+//! grows past its capacity (and on `flush`). An accumulator created and deleted between
+//! two write-backs never reaches the backend at all.
+
+use std::collections::HashMap;
+
+use anyhow::Result;
+
+use crate::state::{StateBackend, WriteOp};
+
+/// Accumulators kept before writing back.
+pub const CAPACITY: usize = 1 << 18;
+
+#[derive(Debug)]
+struct Entry {
+    value: Option<Vec<u8>>,
+    dirty: bool,
+    /// Whether the backend holds a value for the key.
+    persisted: bool,
+}
+
+/// The cache.
+#[derive(Debug, Default)]
+pub struct AccCache {
+    entries: HashMap<Vec<u8>, Entry>,
+}
+
+impl AccCache {
+    /// The accumulators under `keys`, reading the ones not cached from `backend`.
+    pub fn get(&mut self, backend: &dyn StateBackend, keys: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>> {
+        let missing: Vec<Vec<u8>> = keys.iter().filter(|k| !self.entries.contains_key(*k)).cloned().collect();
+        if !missing.is_empty() {
+            let found = backend.multi_get(&missing)?;
+            for (k, value) in missing.into_iter().zip(found) {
+                let persisted = value.is_some();
+                self.entries.insert(k, Entry { value, dirty: false, persisted });
+            }
+        }
+        Ok(keys
+            .iter()
+            .map(|k| self.entries.get(k).and_then(|e| e.value.clone()))
+            .collect())
+    }
+
+    /// Sets an accumulator.
+    pub fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
+        let e = self.entries.entry(key).or_insert(Entry { value: None, dirty: false, persisted: false });
+        e.value = Some(value);
+        e.dirty = true;
+    }
+
+    /// Deletes an accumulator.
+    pub fn delete(&mut self, key: Vec<u8>) {
+        match self.entries.get_mut(&key) {
+            Some(e) if e.persisted => {
+                e.value = None;
+                e.dirty = true;
+            }
+            Some(_) => {
+                self.entries.remove(&key);
+            }
+            // Not cached: the backend may hold it.
+            None => {
+                self.entries.insert(key, Entry { value: None, dirty: true, persisted: true });
+            }
+        }
+    }
+
+    /// Writes back if the cache is over capacity.
+    pub fn maybe_flush(&mut self, backend: &dyn StateBackend) -> Result<()> {
+        if self.entries.len() > CAPACITY {
+            self.flush(backend)?;
+            self.entries.clear();
+        }
+        Ok(())
+    }
+
+    /// Writes every changed accumulator to the backend (they stay cached, now clean).
+    pub fn flush(&mut self, backend: &dyn StateBackend) -> Result<()> {
+        let mut ops = Vec::new();
+        for (k, e) in &mut self.entries {
+            if !e.dirty {
+                continue;
+            }
+            e.dirty = false;
+            match &e.value {
+                Some(v) => {
+                    ops.push(WriteOp::Put(k.clone(), v.clone()));
+                    e.persisted = true;
+                }
+                None => {
+                    ops.push(WriteOp::Delete(k.clone()));
+                    e.persisted = false;
+                }
+            }
+        }
+        self.entries.retain(|_, e| e.value.is_some() || e.dirty);
+        if ops.is_empty() {
+            return Ok(());
+        }
+        backend.write(ops)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::MemoryBackend;
+
+    #[test]
+    fn reads_through_writes_back_and_skips_short_lived_entries() {
+        let b = MemoryBackend::default();
+        b.write(vec![WriteOp::Put(b"old".to_vec(), b"1".to_vec())]).unwrap();
+        let mut c = AccCache::default();
+        assert_eq!(c.get(&b, &[b"old".to_vec(), b"new".to_vec()]).unwrap(), vec![Some(b"1".to_vec()), None]);
+        c.put(b"old".to_vec(), b"2".to_vec());
+        c.put(b"new".to_vec(), b"5".to_vec());
+        c.put(b"brief".to_vec(), b"9".to_vec());
+        c.delete(b"brief".to_vec());
+        assert_eq!(b.get(b"old").unwrap(), Some(b"1".to_vec()), "nothing written before a flush");
+        c.flush(&b).unwrap();
+        assert_eq!(b.get(b"old").unwrap(), Some(b"2".to_vec()));
+        assert_eq!(b.get(b"new").unwrap(), Some(b"5".to_vec()));
+        assert_eq!(b.get(b"brief").unwrap(), None);
+        c.delete(b"old".to_vec());
+        c.delete(b"never-cached".to_vec());
+        assert_eq!(c.get(&b, &[b"old".to_vec()]).unwrap(), vec![None]);
+        c.flush(&b).unwrap();
+        assert_eq!(b.get(b"old").unwrap(), None);
+    }
+}
