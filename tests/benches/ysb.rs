@@ -27,7 +27,7 @@ kind = "file"
 path = "EVENTS"
 
 [sources.events.event_time]
-field = "event_time"
+from = "function"
 max_out_of_orderness = "1s"
 
 [operators.campaign]

@@ -195,6 +195,8 @@ pub struct FileSource {
     caught_up: bool,
     next: usize,
     missing_timestamps: u64,
+    /// The split the last batch came from.
+    last: Option<usize>,
 }
 
 impl FileSource {
@@ -227,6 +229,7 @@ impl FileSource {
             caught_up: false,
             next: 0,
             missing_timestamps: 0,
+            last: None,
         }
     }
 
@@ -259,6 +262,7 @@ impl FileSource {
             return Ok(SourceEvent::End);
         };
         let batch = self.read(i, now)?;
+        self.last = Some(i);
         if batch.is_empty() {
             if self.follow && self.splits.iter().all(|s| s.done || s.at_eof) {
                 if !self.caught_up {
@@ -277,6 +281,22 @@ impl FileSource {
         self.queue.push_back(SourceEvent::Data(batch));
         self.advance_watermark();
         Ok(self.queue.pop_front().expect("just queued"))
+    }
+
+    /// Whether the function reading this source sets its timestamps (see
+    /// [`observe`](Self::observe)).
+    pub fn timestamps_from_function(&self) -> bool {
+        self.event_time.as_ref().is_some_and(|e| e.from == TimestampFrom::Function)
+    }
+
+    /// The function that read the last batch emitted records up to `max_timestamp`: the
+    /// batch's split advances by it (when timestamps come from the function).
+    pub fn observe(&mut self, max_timestamp: i64) {
+        if let Some(i) = self.last {
+            let s = &mut self.splits[i];
+            s.max_ts = s.max_ts.max(max_timestamp);
+            self.advance_watermark();
+        }
     }
 
     /// The open split with the lowest watermark (round robin among equals), preferring
@@ -309,7 +329,7 @@ impl FileSource {
                 return;
             }
             let ts = match from {
-                None => None,
+                None | Some(TimestampFrom::Function) => None,
                 Some(TimestampFrom::Ingestion) => Some(now),
                 Some(TimestampFrom::Field(path)) => {
                     match path.find(line).ok().and_then(|f| f.epoch_millis().ok()) {

@@ -71,7 +71,9 @@ pub struct SourceTable {
 pub struct EventTimeTable {
     /// Field of the JSON value holding epoch milliseconds (number or string).
     pub field: Option<Spanned<String>>,
-    /// `ingestion`: stamp records with the wall clock when read.
+    /// `ingestion`: stamp records with the wall clock when read; `function`: the map
+    /// function reading the source sets the timestamps (the source still keeps a
+    /// watermark per split, from the timestamps of what the function emits).
     pub from: Option<Spanned<String>>,
     /// Bounded out-of-orderness of the watermark (default 0).
     pub max_out_of_orderness: Option<Spanned<Millis>>,

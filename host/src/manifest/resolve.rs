@@ -82,6 +82,24 @@ pub enum NodeKind {
     },
 }
 
+impl NodeKind {
+    /// The outputs this node reads: none for a source, the main input (and the broadcast
+    /// input) of an operator, the input of a sink.
+    pub fn inputs(&self) -> Vec<&InputRef> {
+        match self {
+            NodeKind::Source { .. } => Vec::new(),
+            NodeKind::Operator(o) => {
+                let mut v = vec![&o.input];
+                if let OperatorKind::Broadcast { broadcast, .. } = &o.kind {
+                    v.push(broadcast);
+                }
+                v
+            }
+            NodeKind::Sink { input, .. } => vec![input],
+        }
+    }
+}
+
 /// Where a source reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SourceKind {
@@ -123,6 +141,10 @@ pub enum TimestampFrom {
     Field(FieldPath),
     /// The wall clock when the record is read.
     Ingestion,
+    /// The map function that reads the source (chained to it) sets them; the source
+    /// keeps its watermarks per split from what the function emits, so the document is
+    /// parsed once, by the function, not also by the host.
+    Function,
 }
 
 /// A validated operator.
@@ -548,6 +570,7 @@ pub(crate) fn resolve(m: Manifest, loc: &Locator, base: &Path) -> Result<Job, Di
     bootstrap_inputs_apart(&mut c, &m, &nodes);
     check_edges(&mut c, &m, &nodes, &edges);
     check_event_time(&mut c, &m, &nodes);
+    check_function_time(&mut c, &m, &nodes);
     let order = topological(&mut c, &nodes, &edges);
 
     if !c.problems.is_empty() {
@@ -622,10 +645,10 @@ fn source(c: &mut Checker<'_>, name: &str, s: &Spanned<SourceTable>) -> NodeKind
                     }
                 }
             }
-            (None, Some(from)) => {
-                c.one_of(from, &f("event_time.from"), &["ingestion"]);
-                TimestampFrom::Ingestion
-            }
+            (None, Some(from)) => match c.one_of(from, &f("event_time.from"), &["ingestion", "function"]) {
+                Some(1) => TimestampFrom::Function,
+                _ => TimestampFrom::Ingestion,
+            },
             (Some(_), Some(from)) => {
                 c.report(
                     Some(from.span()),
@@ -1327,6 +1350,39 @@ fn has_late_output(kind: &OperatorKind) -> bool {
         kind,
         OperatorKind::Window { time: TimeDomain::Event, window, .. } if !matches!(window, WindowKind::Count { .. })
     )
+}
+
+/// A source whose timestamps come from its function needs exactly one reader, a map
+/// operator that runs in the source's task (unkeyed, same parallelism), so the
+/// timestamps it emits can be traced back to the split they came from.
+fn check_function_time(c: &mut Checker<'_>, m: &Manifest, nodes: &BTreeMap<String, Node>) {
+    for (name, node) in nodes {
+        let NodeKind::Source { event_time: Some(et), .. } = &node.kind else {
+            continue;
+        };
+        if et.from != TimestampFrom::Function {
+            continue;
+        }
+        let readers: Vec<&Node> = nodes
+            .values()
+            .filter(|n| n.kind.inputs().iter().any(|r| r.node == *name))
+            .collect();
+        let ok = match readers.as_slice() {
+            [reader] => matches!(&reader.kind, NodeKind::Operator(o)
+                if o.kind == OperatorKind::Map
+                    && o.key_by.is_none()
+                    && o.input.output == Output::Main
+                    && reader.parallelism == node.parallelism),
+            _ => false,
+        };
+        if !ok {
+            c.report(
+                m.sources.get(name).and_then(|s| s.get_ref().event_time.as_ref()).map(Spanned::span),
+                format!("sources.{name}.event_time.from"),
+                "`function` needs the source to be read by exactly one map operator, unkeyed and at the source's parallelism (the function that sets the timestamps)",
+            );
+        }
+    }
 }
 
 /// Event-time windows need every source upstream of them to assign event time.

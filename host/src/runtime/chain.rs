@@ -26,6 +26,8 @@ pub struct Chain {
     source: Option<usize>,
     links: Vec<Link>,
     outlets: HashMap<(usize, Output), Vec<Outlet>>,
+    /// The largest timestamp the first link emitted since it was last taken.
+    first_link_max: Option<i64>,
 }
 
 impl Chain {
@@ -39,6 +41,7 @@ impl Chain {
             source,
             links,
             outlets,
+            first_link_max: None,
         }
     }
 
@@ -77,8 +80,28 @@ impl Chain {
         self.route(at, out)
     }
 
+    /// The largest timestamp the first operator emitted since the last call (what a
+    /// source whose timestamps come from its function keeps its watermark by).
+    pub fn take_first_link_max(&mut self) -> Option<i64> {
+        self.first_link_max.take()
+    }
+
     fn route(&mut self, at: usize, out: Collector) -> Result<()> {
         let node = self.links[at].node;
+        if at == 0 {
+            for e in &out.events {
+                if let Event::Data(d) = e {
+                    let b = d.batch();
+                    let max = (0..b.len())
+                        .filter(|&i| b.flags[i] & crate::record::HAS_TIMESTAMP != 0)
+                        .map(|i| b.timestamps[i])
+                        .max();
+                    if let Some(m) = max {
+                        self.first_link_max = Some(self.first_link_max.map_or(m, |x| x.max(m)));
+                    }
+                }
+            }
+        }
         for (side, batch) in out.side {
             let output = match side {
                 Side::DeadLetter => Output::DeadLetter,

@@ -59,7 +59,7 @@ pub fn plan(job: &Job) -> Plan {
     let idx = |r: &InputRef| index[r.node.as_str()];
     let mut readers: HashMap<(usize, Output), usize> = HashMap::new();
     for n in &job.nodes {
-        for r in inputs_of(&n.kind) {
+        for r in n.kind.inputs() {
             *readers.entry((idx(r), r.output)).or_default() += 1;
         }
     }
@@ -149,20 +149,5 @@ pub fn plan(job: &Job) -> Plan {
         tasks,
         edges,
         task_of,
-    }
-}
-
-/// The inputs a node reads.
-pub fn inputs_of(kind: &NodeKind) -> Vec<&InputRef> {
-    match kind {
-        NodeKind::Source { .. } => Vec::new(),
-        NodeKind::Operator(o) => {
-            let mut v = vec![&o.input];
-            if let OperatorKind::Broadcast { broadcast, .. } = &o.kind {
-                v.push(broadcast);
-            }
-            v
-        }
-        NodeKind::Sink { input, .. } => vec![input],
     }
 }

@@ -83,7 +83,14 @@ impl TaskInstance {
                 break;
             }
             match src.next_event()? {
-                SourceEvent::Data(b) => self.chain.process(Input::Main, Data::Records(b))?,
+                SourceEvent::Data(b) => {
+                    self.chain.process(Input::Main, Data::Records(b))?;
+                    if src.timestamps_from_function()
+                        && let Some(t) = self.chain.take_first_link_max()
+                    {
+                        src.observe(t);
+                    }
+                }
                 SourceEvent::Watermark(w) => self.chain.watermark(w)?,
                 SourceEvent::Idle => self.chain.control(&Message::Idle)?,
                 SourceEvent::CaughtUp => self.chain.control(&Message::CaughtUp)?,
