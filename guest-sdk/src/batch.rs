@@ -42,6 +42,7 @@ impl<'a> BatchView<'a> {
     ///
     /// # Panics
     /// If `i` is out of range or the batch's offsets are inconsistent.
+    #[inline]
     pub fn get(&self, i: usize) -> Record<'a> {
         let start = if i == 0 {
             0

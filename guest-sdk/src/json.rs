@@ -2,8 +2,8 @@
 //!
 //! `record.json::<T>()` (serde) builds `T` from the whole document. When a function needs
 //! three fields of a twenty-field event, [`fields`] is several times faster: it walks the
-//! object once, skipping the values it does not need (with SIMD `memchr` on strings, in
-//! Wasm as natively), and checks only what it reads.
+//! object once, skipping the values it does not need (with a SIMD search through
+//! strings, in Wasm as natively), and checks only what it reads.
 //!
 //! ```
 //! let doc = br#"{"user":"u1","kind":"view","at":"1700000000000","extra":[1,2,{"x":"}"}]}"#;
@@ -14,9 +14,47 @@
 
 use std::borrow::Cow;
 
-use memchr::memchr2;
-
 use crate::error::{Error, Result};
+
+const HI: u64 = 0x8080_8080_8080_8080;
+
+/// Whether two field names are equal, without a `memcmp` call for short ones (in Wasm
+/// every call costs an interruption check, and names are short).
+#[inline]
+fn same(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    if a.len() > 16 {
+        return a == b;
+    }
+    let word = |s: &[u8], from: usize| {
+        let mut w = [0u8; 8];
+        let end = (from + 8).min(s.len());
+        if from < end {
+            w[..end - from].copy_from_slice(&s[from..end]);
+        }
+        u64::from_le_bytes(w)
+    };
+    word(a, 0) == word(b, 0) && word(a, 8) == word(b, 8)
+}
+
+/// `b` as text: ASCII is checked eight bytes at a time, anything else fully.
+#[inline]
+fn utf8(b: &[u8]) -> Result<&str> {
+    let mut i = 0;
+    while i + 8 <= b.len() {
+        if u64::from_le_bytes(b[i..i + 8].try_into().expect("eight bytes")) & HI != 0 {
+            return Ok(std::str::from_utf8(b)?);
+        }
+        i += 8;
+    }
+    if b[i..].is_ascii() {
+        // SAFETY: every byte was just checked to be ASCII, which is valid UTF-8.
+        return Ok(unsafe { std::str::from_utf8_unchecked(b) });
+    }
+    Ok(std::str::from_utf8(b)?)
+}
 
 /// A field's value: a string (unescaped) or any other value as written.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,6 +67,7 @@ pub enum Field<'a> {
 
 impl<'a> Field<'a> {
     /// The string, if the value is one.
+    #[inline]
     pub fn as_str(&self) -> Result<&str> {
         match self {
             Field::Str(s) => Ok(s),
@@ -40,6 +79,7 @@ impl<'a> Field<'a> {
     }
 
     /// The value as an integer: a JSON integer, or a string holding one.
+    #[inline]
     pub fn as_i64(&self) -> Result<i64> {
         let text = match self {
             Field::Str(s) => s.as_ref(),
@@ -59,6 +99,7 @@ impl<'a> Field<'a> {
 }
 
 /// `field`, or an error naming the missing field.
+#[inline]
 pub fn required<'a>(field: Option<Field<'a>>, name: &str) -> Result<Field<'a>> {
     field.ok_or_else(|| Error::msg(format_args!("the field `{name}` is missing")))
 }
@@ -90,7 +131,7 @@ pub fn fields<'a, const N: usize>(doc: &'a [u8], names: [&str; N]) -> Result<[Op
         }
         s.i += 1;
         s.ws();
-        match names.iter().position(|n| n.as_bytes() == name) {
+        match names.iter().position(|n| same(n.as_bytes(), name)) {
             Some(k) if out[k].is_none() => {
                 out[k] = Some(s.value()?);
                 found += 1;
@@ -115,10 +156,12 @@ struct Scan<'a> {
 }
 
 impl<'a> Scan<'a> {
+    #[inline]
     fn peek(&self) -> Option<u8> {
         self.b.get(self.i).copied()
     }
 
+    #[inline]
     fn ws(&mut self) {
         while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.peek() {
             self.i += 1;
@@ -130,12 +173,13 @@ impl<'a> Scan<'a> {
     }
 
     /// At `"`: the raw contents and whether they have escapes.
+    #[inline]
     fn string(&mut self) -> Result<(&'a [u8], bool)> {
         let start = self.i + 1;
         let mut j = start;
         let mut escaped = false;
         loop {
-            let k = memchr2(b'"', b'\\', &self.b[j.min(self.b.len())..]).ok_or_else(|| self.bad())?;
+            let k = memchr::memchr2(b'"', b'\\', &self.b[j.min(self.b.len())..]).ok_or_else(|| self.bad())?;
             if self.b[j + k] == b'"' {
                 self.i = j + k + 1;
                 return Ok((&self.b[start..j + k], escaped));
@@ -145,12 +189,13 @@ impl<'a> Scan<'a> {
         }
     }
 
+    #[inline]
     fn value(&mut self) -> Result<Field<'a>> {
         let start = self.i;
         if self.peek() == Some(b'"') {
             let (raw, escaped) = self.string()?;
             if !escaped {
-                return Ok(Field::Str(Cow::Borrowed(std::str::from_utf8(raw)?)));
+                return Ok(Field::Str(Cow::Borrowed(utf8(raw)?)));
             }
             let quoted = &self.b[start..self.i];
             let s: String = serde_json::from_slice(quoted)?;
@@ -160,6 +205,7 @@ impl<'a> Scan<'a> {
         Ok(Field::Raw(&self.b[start..self.i]))
     }
 
+    #[inline]
     fn skip(&mut self) -> Result<()> {
         match self.peek() {
             Some(b'"') => self.string().map(drop),
@@ -223,6 +269,21 @@ mod tests {
         assert!(fields(br#"{"a": "unterminated"#, ["a"]).is_err());
         assert!(fields(br#"{"a" 1}"#, ["a"]).is_err());
         assert_eq!(fields(b"{}", ["a"]).unwrap(), [None]);
+    }
+
+    #[test]
+    fn short_names_compare_like_slices() {
+        for (a, b) in [("ad_id", "ad_id"), ("event_type", "event_time"), ("", ""), ("a", "b"), ("abcdefghijklmnop", "abcdefghijklmnoq"), ("abcdefghijklmnopq", "abcdefghijklmnopq")] {
+            assert_eq!(same(a.as_bytes(), b.as_bytes()), a == b, "{a} {b}");
+        }
+    }
+
+    #[test]
+    fn text_checks_accept_utf8_and_reject_the_rest() {
+        assert_eq!(utf8("plain ascii, longer than eight".as_bytes()).unwrap(), "plain ascii, longer than eight");
+        assert_eq!(utf8("accentué après huit octets".as_bytes()).unwrap(), "accentué après huit octets");
+        assert!(utf8(b"abcdefgh\xff").is_err());
+        assert!(utf8(b"\xffabcdefghijk").is_err());
     }
 
     #[test]

@@ -53,6 +53,7 @@ impl Output {
     }
 
     /// Starts a record with more than a value: a key, a timestamp, headers.
+    #[inline]
     pub fn record(&mut self) -> RecordBuilder<'_> {
         let start = self.batch.data.len();
         RecordBuilder {
@@ -90,6 +91,7 @@ impl Output {
         &self.origins
     }
 
+    #[inline]
     pub(crate) fn set_current(&mut self, index: usize) {
         self.current = offset(index);
     }
@@ -126,6 +128,7 @@ pub struct RecordBuilder<'o> {
 
 impl RecordBuilder<'_> {
     /// Sets the key (by which a later `key_by = "key"` partitions).
+    #[inline]
     pub fn key(mut self, key: impl AsRef<[u8]>) -> Self {
         let data = &mut self.out.batch.data;
         data.truncate(self.start);
@@ -136,6 +139,7 @@ impl RecordBuilder<'_> {
 
     /// Sets the event timestamp (epoch milliseconds); without one the record keeps the
     /// timestamp of the input it came from.
+    #[inline]
     pub fn timestamp(mut self, epoch_ms: i64) -> Self {
         self.flags |= HAS_TIMESTAMP;
         self.timestamp = epoch_ms;
@@ -150,6 +154,7 @@ impl RecordBuilder<'_> {
     }
 
     /// Emits the record with this value.
+    #[inline]
     pub fn value(mut self, value: impl AsRef<[u8]>) {
         self.begin_value();
         self.out.batch.data.extend_from_slice(value.as_ref());
@@ -165,6 +170,7 @@ impl RecordBuilder<'_> {
         Ok(())
     }
 
+    #[inline]
     fn begin_value(&mut self) {
         if self.flags & HAS_KEY == 0 {
             self.out.batch.data.truncate(self.start);
@@ -173,6 +179,7 @@ impl RecordBuilder<'_> {
         self.out.batch.ends.push(key_end);
     }
 
+    #[inline]
     fn finish(&mut self) {
         let out = &mut *self.out;
         let index = offset(out.batch.flags.len());

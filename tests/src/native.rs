@@ -39,6 +39,17 @@ pub fn use_natives(job: &mut Job) {
     }
 }
 
+/// A native map function instance by name (for measuring a function alone).
+pub fn map_by_name(name: &str, init: &InitContext) -> Box<dyn MapFunction> {
+    match name {
+        "ad-filter" => map::<ad_filter::AdFilter>(init, None),
+        "anonymize" => map::<anonymize::Anonymize>(init, None),
+        "ysb-campaign" => map::<ysb_campaign::YsbCampaign>(init, None),
+        other => panic!("no native map function {other}"),
+    }
+    .expect("the native function starts")
+}
+
 /// Points every operator of `job` at the native function `name`.
 pub fn use_natives_named(job: &mut Job, name: &str) {
     for n in &mut job.nodes {
