@@ -106,7 +106,10 @@ pub fn required<'a>(field: Option<Field<'a>>, name: &str) -> Result<Field<'a>> {
 
 /// The top-level fields `names` of the JSON object `doc`, in the order asked (`None` for
 /// an absent field). Errors if `doc` is not an object or is malformed where it is read.
-pub fn fields<'a, const N: usize>(doc: &'a [u8], names: [&str; N]) -> Result<[Option<Field<'a>>; N]> {
+pub fn fields<'a, const N: usize>(
+    doc: &'a [u8],
+    names: [&str; N],
+) -> Result<[Option<Field<'a>>; N]> {
     let mut out: [Option<Field<'a>>; N] = std::array::from_fn(|_| None);
     let mut found = 0;
     let mut s = Scan { b: doc, i: 0 };
@@ -179,7 +182,8 @@ impl<'a> Scan<'a> {
         let mut j = start;
         let mut escaped = false;
         loop {
-            let k = memchr::memchr2(b'"', b'\\', &self.b[j.min(self.b.len())..]).ok_or_else(|| self.bad())?;
+            let k = memchr::memchr2(b'"', b'\\', &self.b[j.min(self.b.len())..])
+                .ok_or_else(|| self.bad())?;
             if self.b[j + k] == b'"' {
                 self.i = j + k + 1;
                 return Ok((&self.b[start..j + k], escaped));
@@ -240,7 +244,11 @@ impl<'a> Scan<'a> {
                     }
                     self.i += 1;
                 }
-                if self.i == start { Err(self.bad()) } else { Ok(()) }
+                if self.i == start {
+                    Err(self.bad())
+                } else {
+                    Ok(())
+                }
             }
             None => Err(self.bad()),
         }
@@ -253,7 +261,8 @@ mod tests {
 
     #[test]
     fn reads_the_fields_asked_for() {
-        let doc = br#" { "a" : 1, "s": "x\"y", "n": {"deep": ["]", "}"]}, "b": true, "e": "\u00e9" } "#;
+        let doc =
+            br#" { "a" : 1, "s": "x\"y", "n": {"deep": ["]", "}"]}, "b": true, "e": "\u00e9" } "#;
         let [b, s, a, e, missing] = fields(doc, ["b", "s", "a", "e", "zz"]).unwrap();
         assert_eq!(b, Some(Field::Raw(b"true")));
         assert_eq!(s.unwrap().as_str().unwrap(), "x\"y");
@@ -273,15 +282,28 @@ mod tests {
 
     #[test]
     fn short_names_compare_like_slices() {
-        for (a, b) in [("ad_id", "ad_id"), ("event_type", "event_time"), ("", ""), ("a", "b"), ("abcdefghijklmnop", "abcdefghijklmnoq"), ("abcdefghijklmnopq", "abcdefghijklmnopq")] {
+        for (a, b) in [
+            ("ad_id", "ad_id"),
+            ("event_type", "event_time"),
+            ("", ""),
+            ("a", "b"),
+            ("abcdefghijklmnop", "abcdefghijklmnoq"),
+            ("abcdefghijklmnopq", "abcdefghijklmnopq"),
+        ] {
             assert_eq!(same(a.as_bytes(), b.as_bytes()), a == b, "{a} {b}");
         }
     }
 
     #[test]
     fn text_checks_accept_utf8_and_reject_the_rest() {
-        assert_eq!(utf8("plain ascii, longer than eight".as_bytes()).unwrap(), "plain ascii, longer than eight");
-        assert_eq!(utf8("accentué après huit octets".as_bytes()).unwrap(), "accentué après huit octets");
+        assert_eq!(
+            utf8("plain ascii, longer than eight".as_bytes()).unwrap(),
+            "plain ascii, longer than eight"
+        );
+        assert_eq!(
+            utf8("accentué après huit octets".as_bytes()).unwrap(),
+            "accentué après huit octets"
+        );
         assert!(utf8(b"abcdefgh\xff").is_err());
         assert!(utf8(b"\xffabcdefghijk").is_err());
     }

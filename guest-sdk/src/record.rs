@@ -53,7 +53,10 @@ impl<'a> Record<'a> {
     /// Top-level fields of the JSON value, without parsing the rest of it (see
     /// [`json::fields`](crate::json::fields)).
     #[inline]
-    pub fn fields<const N: usize>(&self, names: [&str; N]) -> Result<[Option<crate::json::Field<'a>>; N]> {
+    pub fn fields<const N: usize>(
+        &self,
+        names: [&str; N],
+    ) -> Result<[Option<crate::json::Field<'a>>; N]> {
         crate::json::fields(self.value, names)
     }
 

@@ -24,19 +24,35 @@ fn main() {
     for _ in 0..runs {
         let cache = dir.path().join(format!("c{}", compile.len()));
         let t = Instant::now();
-        let c = ComponentLoader::new(Some(cache.clone())).load(&engine, path).expect("compiles");
+        let c = ComponentLoader::new(Some(cache.clone()))
+            .load(&engine, path)
+            .expect("compiles");
         compile.push(t.elapsed().as_secs_f64() * 1e3);
         assert!(!c.cached);
         let t = Instant::now();
-        let c = ComponentLoader::new(Some(cache)).load(&engine, path).expect("loads");
+        let c = ComponentLoader::new(Some(cache))
+            .load(&engine, path)
+            .expect("loads");
         cached.push(t.elapsed().as_secs_f64() * 1e3);
         assert!(c.cached);
     }
 
-    let component = ComponentLoader::new(None).load(&engine, path).expect("compiles");
+    let component = ComponentLoader::new(None)
+        .load(&engine, path)
+        .expect("compiles");
     let linker = linker(&engine).expect("a linker");
-    let info = weir::wasm::FunctionInfo { operator: "bench".into(), component, limits: Limits::default() };
-    let init = InitContext { operator: "bench".into(), config: "{}".into(), files: Vec::new(), subtask: 0, parallelism: 1 };
+    let info = weir::wasm::FunctionInfo {
+        operator: "bench".into(),
+        component,
+        limits: Limits::default(),
+    };
+    let init = InitContext {
+        operator: "bench".into(),
+        config: "{}".into(),
+        files: Vec::new(),
+        subtask: 0,
+        parallelism: 1,
+    };
     let prepared: Arc<Prepared<map_function::Guest>> =
         Arc::new(Prepared::new(engine.clone(), &linker, info, init).expect("links"));
     let mut instantiate = Vec::new();
@@ -46,8 +62,21 @@ fn main() {
         instantiate.push(t.elapsed().as_secs_f64() * 1e6);
         drop(i);
     }
-    println!("component {} ({} KiB)", path.display(), std::fs::metadata(path).unwrap().len() / 1024);
-    println!("  compile                 {:>8.2} ms (median of {runs})", median(&mut compile));
-    println!("  load from disk cache    {:>8.2} ms (median of {runs})", median(&mut cached));
-    println!("  instantiate + init      {:>8.1} µs (median of 1000)", median(&mut instantiate));
+    println!(
+        "component {} ({} KiB)",
+        path.display(),
+        std::fs::metadata(path).unwrap().len() / 1024
+    );
+    println!(
+        "  compile                 {:>8.2} ms (median of {runs})",
+        median(&mut compile)
+    );
+    println!(
+        "  load from disk cache    {:>8.2} ms (median of {runs})",
+        median(&mut cached)
+    );
+    println!(
+        "  instantiate + init      {:>8.1} µs (median of 1000)",
+        median(&mut instantiate)
+    );
 }

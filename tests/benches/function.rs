@@ -20,7 +20,14 @@ fn main() {
     let size: usize = arg("--batch").map_or(1024, |v| v.parse().expect("--batch N"));
     let rounds: usize = arg("--rounds").map_or(9, |v| v.parse().expect("--rounds N"));
     let dir = tempfile::tempdir().expect("a temporary folder");
-    let data = ysb::generate(dir.path(), &ysb::Spec { events: size, ..ysb::Spec::default() }).expect("events");
+    let data = ysb::generate(
+        dir.path(),
+        &ysb::Spec {
+            events: size,
+            ..ysb::Spec::default()
+        },
+    )
+    .expect("events");
     let mut batch = Batch::default();
     for line in std::fs::read_to_string(&data.events).unwrap().lines() {
         batch.push(None, line.as_bytes(), None);
@@ -35,10 +42,23 @@ fn main() {
     };
 
     let engine = Arc::new(WasmEngine::new().expect("an engine"));
-    let component = ComponentLoader::new(None).load(&engine, std::path::Path::new(guests::YSB_CAMPAIGN)).expect("loads");
-    let info = FunctionInfo { operator: "campaign".into(), component, limits: Limits::default() };
-    let prepared: Arc<Prepared<map_function::Guest>> =
-        Arc::new(Prepared::new(engine.clone(), &linker(&engine).unwrap(), info, init.clone()).expect("links"));
+    let component = ComponentLoader::new(None)
+        .load(&engine, std::path::Path::new(guests::YSB_CAMPAIGN))
+        .expect("loads");
+    let info = FunctionInfo {
+        operator: "campaign".into(),
+        component,
+        limits: Limits::default(),
+    };
+    let prepared: Arc<Prepared<map_function::Guest>> = Arc::new(
+        Prepared::new(
+            engine.clone(),
+            &linker(&engine).unwrap(),
+            info,
+            init.clone(),
+        )
+        .expect("links"),
+    );
     let mut wasm = FunctionInstance::new(prepared, 0, None).expect("starts");
 
     let mut twin = native::map_by_name("ysb-campaign", &init);

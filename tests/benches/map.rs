@@ -33,18 +33,31 @@ fn main() {
     let runs: usize = arg("--runs").map_or(5, |v| v.parse().expect("--runs N"));
     let parallelism = arg("--parallelism").unwrap_or_else(|| "1".into());
     let h = Harness::new();
-    let data = ysb::generate(h.dir.path(), &ysb::Spec { events, ..ysb::Spec::default() }).expect("generating events");
+    let data = ysb::generate(
+        h.dir.path(),
+        &ysb::Spec {
+            events,
+            ..ysb::Spec::default()
+        },
+    )
+    .expect("generating events");
     let wasm = weir_tests::guests::AD_FILTER;
     let text = JOB.replace("FUNCTION", wasm);
     let overrides = vec![
         format!("job.parallelism={parallelism}"),
         format!("sources.events.path={}", data.events.display()),
-        format!("sinks.out.path={}", h.dir.path().join("views.jsonl").display()),
+        format!(
+            "sinks.out.path={}",
+            h.dir.path().join("views.jsonl").display()
+        ),
     ];
     let mut natives = NativeFunctions::default();
     native::register(&mut natives);
     let options = h.options();
-    let native_options = weir::runtime::RunOptions { natives, ..h.options() };
+    let native_options = weir::runtime::RunOptions {
+        natives,
+        ..h.options()
+    };
     let (mut w, mut n) = (Vec::new(), Vec::new());
     // One warm-up of each (page cache, compiled component cache), then alternate.
     for round in 0..=runs {
@@ -61,7 +74,9 @@ fn main() {
         }
     }
     let (w, n) = (median(&mut w), median(&mut n));
-    println!("parse+filter+project, {events} events, parallelism {parallelism}, median of {runs} runs");
+    println!(
+        "parse+filter+project, {events} events, parallelism {parallelism}, median of {runs} runs"
+    );
     println!("  wasm    {}", rate(w));
     println!("  native  {}", rate(n));
     println!("  wasm / native = {:.2}", w / n);

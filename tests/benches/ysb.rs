@@ -121,7 +121,12 @@ fn flink(script: &str, data: &Path, out: &Path, parallelism: u32) -> f64 {
     text.split_whitespace()
         .find_map(|w| w.strip_prefix("events_per_s="))
         .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| panic!("the Flink script printed no events_per_s: {text}{}", String::from_utf8_lossy(&o.stderr)))
+        .unwrap_or_else(|| {
+            panic!(
+                "the Flink script printed no events_per_s: {text}{}",
+                String::from_utf8_lossy(&o.stderr)
+            )
+        })
 }
 
 fn main() {
@@ -140,19 +145,35 @@ fn main() {
     let data = match arg("--data") {
         Some(d) => {
             let dir = PathBuf::from(d);
-            let events = if dir.join("events").is_dir() { dir.join("events") } else { dir.join("events.jsonl") };
-            ysb::Data { campaigns: dir.join("campaigns.jsonl"), events, dir }
+            let events = if dir.join("events").is_dir() {
+                dir.join("events")
+            } else {
+                dir.join("events.jsonl")
+            };
+            ysb::Data {
+                campaigns: dir.join("campaigns.jsonl"),
+                events,
+                dir,
+            }
         }
         None => {
-            let events: usize = arg("--events").map_or(1_000_000, |v| v.parse().expect("--events N"));
-            let spec = ysb::Spec { events, shards: 2, ..ysb::Spec::default() };
+            let events: usize =
+                arg("--events").map_or(1_000_000, |v| v.parse().expect("--events N"));
+            let spec = ysb::Spec {
+                events,
+                shards: 2,
+                ..ysb::Spec::default()
+            };
             ysb::generate(&h.dir.path().join("data"), &spec).expect("generating events")
         }
     };
     let mut natives = NativeFunctions::default();
     native::register(&mut natives);
     let wasm_options = h.options();
-    let native_options = RunOptions { natives, ..h.options() };
+    let native_options = RunOptions {
+        natives,
+        ..h.options()
+    };
     let out = h.dir.path().join("out");
     let mut rows = Vec::new();
     for variant in &variants {
@@ -172,11 +193,18 @@ fn main() {
                     if let weir::manifest::NodeKind::Operator(o) = &mut n.kind
                         && let weir::manifest::ComponentRef::Wasm(path) = &o.component
                     {
-                        let name = path.file_stem().unwrap().to_string_lossy().replace('_', "-");
+                        let name = path
+                            .file_stem()
+                            .unwrap()
+                            .to_string_lossy()
+                            .replace('_', "-");
                         o.component = weir::manifest::ComponentRef::Native(name);
                     }
                 }
-                let (a, b) = (throughput(wj, wasm_options.clone()), throughput(nj, native_options.clone()));
+                let (a, b) = (
+                    throughput(wj, wasm_options.clone()),
+                    throughput(nj, native_options.clone()),
+                );
                 if round > 0 {
                     w.push(a);
                     n.push(b);
@@ -188,17 +216,30 @@ fn main() {
     let mut flink_rates = std::collections::BTreeMap::new();
     if let Some(script) = arg("--flink") {
         for &p in &parallelisms {
-            let mut f: Vec<f64> = (0..runs).map(|_| flink(&script, &data.dir, &out, p)).collect();
+            let mut f: Vec<f64> = (0..runs)
+                .map(|_| flink(&script, &data.dir, &out, p))
+                .collect();
             flink_rates.insert(p, median(&mut f));
         }
     }
-    println!("YSB on {}, median of {runs} runs (events/s)", data.dir.display());
-    println!("{:<16} {:>2} {:>10} {:>10} {:>12} {:>10} {:>11}", "join", "p", "wasm", "native", "wasm/native", "flink", "wasm/flink");
+    println!(
+        "YSB on {}, median of {runs} runs (events/s)",
+        data.dir.display()
+    );
+    println!(
+        "{:<16} {:>2} {:>10} {:>10} {:>12} {:>10} {:>11}",
+        "join", "p", "wasm", "native", "wasm/native", "flink", "wasm/flink"
+    );
     for (variant, p, w, n) in rows {
         let (f, ratio) = match flink_rates.get(&p) {
             Some(f) => (rate(*f), format!("{:.1}", w / f)),
             None => ("-".into(), "-".into()),
         };
-        println!("{variant:<16} {p:>2} {:>10} {:>10} {:>12.2} {f:>10} {ratio:>11}", rate(w), rate(n), w / n);
+        println!(
+            "{variant:<16} {p:>2} {:>10} {:>10} {:>12.2} {f:>10} {ratio:>11}",
+            rate(w),
+            rate(n),
+            w / n
+        );
     }
 }

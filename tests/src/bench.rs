@@ -10,12 +10,17 @@ use weir::runtime::{RunOptions, run};
 /// Parses `--name value` arguments (cargo bench passes `--bench` too; it is ignored).
 pub fn arg(name: &str) -> Option<String> {
     let args: Vec<String> = std::env::args().collect();
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1).cloned())
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
 }
 
 /// A manifest from text, with overrides, relative paths from `base`.
 pub fn job(text: &str, base: &Path, overrides: &[String]) -> Job {
-    let overrides: Vec<Override> = overrides.iter().map(|o| o.parse().expect("a valid override")).collect();
+    let overrides: Vec<Override> = overrides
+        .iter()
+        .map(|o| o.parse().expect("a valid override"))
+        .collect();
     load_str(text, Path::new("bench.toml"), base, &overrides).unwrap_or_else(|d| panic!("{d}"))
 }
 
@@ -31,10 +36,18 @@ pub fn throughput(job: Job, options: RunOptions) -> f64 {
 pub fn median(v: &mut [f64]) -> f64 {
     v.sort_by(f64::total_cmp);
     let n = v.len();
-    if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 }
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
 }
 
 /// Records per second for people.
 pub fn rate(r: f64) -> String {
-    if r >= 1e6 { format!("{:.2}M/s", r / 1e6) } else { format!("{:.0}k/s", r / 1e3) }
+    if r >= 1e6 {
+        format!("{:.2}M/s", r / 1e6)
+    } else {
+        format!("{:.0}k/s", r / 1e3)
+    }
 }

@@ -2,8 +2,10 @@
 //! Wasm components, called through the same operators, with the same state, but without
 //! the Wasm boundary. This is what the benchmarks measure Wasm against.
 
-use weir::manifest::{Job, NodeKind, ComponentRef};
-use weir::operator::{BroadcastFunction, FunctionLabel, MapFunction, NativeFunctions, WindowFunction};
+use weir::manifest::{ComponentRef, Job, NodeKind};
+use weir::operator::{
+    BroadcastFunction, FunctionLabel, MapFunction, NativeFunctions, WindowFunction,
+};
 use weir::record::{Batch, Header, KeyTable, Values};
 use weir::state::KeyedState;
 use weir::wasm::bindings::broadcast_state::Host as _;
@@ -93,12 +95,19 @@ fn sdk_broadcast_error(e: weir::wasm::bindings::broadcast_state::BroadcastError)
 fn scope(s: Scope) -> keyed_state::Scope {
     keyed_state::Scope {
         key: s.key,
-        window: s.window.map(|w| TimeWindow { start: w.start, end: w.end }),
+        window: s.window.map(|w| TimeWindow {
+            start: w.start,
+            end: w.end,
+        }),
     }
 }
 
 fn sdk_values(v: Values) -> SdkValues {
-    SdkValues { data: v.data, ends: v.ends, present: v.present }
+    SdkValues {
+        data: v.data,
+        ends: v.ends,
+        present: v.present,
+    }
 }
 
 impl NativeHost for Bridge {
@@ -109,27 +118,55 @@ impl NativeHost for Bridge {
             StateKind::Map => keyed_state::StateKind::Map,
         };
         self.keyed
-            .declare(keyed_state::StateSpec { name: spec.name.clone(), kind, ttl_ms: spec.ttl_ms })
+            .declare(keyed_state::StateSpec {
+                name: spec.name.clone(),
+                kind,
+                ttl_ms: spec.ttl_ms,
+            })
             .map_err(sdk_state_error)
     }
 
     fn get_values(&mut self, state: u32, scopes: &[Scope]) -> Result<SdkValues, StateError> {
         let scopes = scopes.iter().copied().map(scope).collect();
-        self.keyed.get_values(state, scopes).map(sdk_values).map_err(sdk_state_error)
+        self.keyed
+            .get_values(state, scopes)
+            .map(sdk_values)
+            .map_err(sdk_state_error)
     }
 
     fn get_list(&mut self, state: u32, s: Scope) -> Result<SdkValues, StateError> {
-        self.keyed.get_list(state, scope(s)).map(sdk_values).map_err(sdk_state_error)
+        self.keyed
+            .get_list(state, scope(s))
+            .map(sdk_values)
+            .map_err(sdk_state_error)
     }
 
-    fn get_entries(&mut self, state: u32, s: Scope, user_keys: &[Vec<u8>]) -> Result<SdkValues, StateError> {
-        self.keyed.get_entries(state, scope(s), user_keys.to_vec()).map(sdk_values).map_err(sdk_state_error)
+    fn get_entries(
+        &mut self,
+        state: u32,
+        s: Scope,
+        user_keys: &[Vec<u8>],
+    ) -> Result<SdkValues, StateError> {
+        self.keyed
+            .get_entries(state, scope(s), user_keys.to_vec())
+            .map(sdk_values)
+            .map_err(sdk_state_error)
     }
 
-    fn scan_entries(&mut self, state: u32, s: Scope, start_after: Option<&[u8]>, limit: u32) -> Result<Entries, StateError> {
+    fn scan_entries(
+        &mut self,
+        state: u32,
+        s: Scope,
+        start_after: Option<&[u8]>,
+        limit: u32,
+    ) -> Result<Entries, StateError> {
         self.keyed
             .scan_entries(state, scope(s), start_after.map(<[u8]>::to_vec), limit)
-            .map(|e| Entries { data: e.data, ends: e.ends, more: e.more })
+            .map(|e| Entries {
+                data: e.data,
+                ends: e.ends,
+                more: e.more,
+            })
             .map_err(sdk_state_error)
     }
 
@@ -150,34 +187,64 @@ impl NativeHost for Bridge {
                 value_len: m.value_len,
             })
             .collect();
-        self.keyed.apply(mutations, data.to_vec()).map_err(sdk_state_error)
+        self.keyed
+            .apply(mutations, data.to_vec())
+            .map_err(sdk_state_error)
     }
 
-    fn broadcast_get(&mut self, state: &str, key: &[u8]) -> Result<Option<Vec<u8>>, BroadcastError> {
-        self.broadcast.get(state.to_owned(), key.to_vec()).map_err(sdk_broadcast_error)
+    fn broadcast_get(
+        &mut self,
+        state: &str,
+        key: &[u8],
+    ) -> Result<Option<Vec<u8>>, BroadcastError> {
+        self.broadcast
+            .get(state.to_owned(), key.to_vec())
+            .map_err(sdk_broadcast_error)
     }
 
-    fn broadcast_scan(&mut self, state: &str, start_after: Option<&[u8]>, limit: u32) -> Result<Entries, BroadcastError> {
+    fn broadcast_scan(
+        &mut self,
+        state: &str,
+        start_after: Option<&[u8]>,
+        limit: u32,
+    ) -> Result<Entries, BroadcastError> {
         self.broadcast
             .scan(state.to_owned(), start_after.map(<[u8]>::to_vec), limit)
-            .map(|e| Entries { data: e.data, ends: e.ends, more: e.more })
+            .map(|e| Entries {
+                data: e.data,
+                ends: e.ends,
+                more: e.more,
+            })
             .map_err(sdk_broadcast_error)
     }
 
     fn broadcast_len(&mut self, state: &str) -> Result<u64, BroadcastError> {
-        self.broadcast.len(state.to_owned()).map_err(sdk_broadcast_error)
+        self.broadcast
+            .len(state.to_owned())
+            .map_err(sdk_broadcast_error)
     }
 
-    fn broadcast_put(&mut self, state: &str, key: &[u8], value: &[u8]) -> Result<(), BroadcastError> {
-        self.broadcast.put(state.to_owned(), key.to_vec(), value.to_vec()).map_err(sdk_broadcast_error)
+    fn broadcast_put(
+        &mut self,
+        state: &str,
+        key: &[u8],
+        value: &[u8],
+    ) -> Result<(), BroadcastError> {
+        self.broadcast
+            .put(state.to_owned(), key.to_vec(), value.to_vec())
+            .map_err(sdk_broadcast_error)
     }
 
     fn broadcast_remove(&mut self, state: &str, key: &[u8]) -> Result<(), BroadcastError> {
-        self.broadcast.remove(state.to_owned(), key.to_vec()).map_err(sdk_broadcast_error)
+        self.broadcast
+            .remove(state.to_owned(), key.to_vec())
+            .map_err(sdk_broadcast_error)
     }
 
     fn broadcast_clear(&mut self, state: &str) -> Result<(), BroadcastError> {
-        self.broadcast.clear(state.to_owned()).map_err(sdk_broadcast_error)
+        self.broadcast
+            .clear(state.to_owned())
+            .map_err(sdk_broadcast_error)
     }
 }
 
@@ -188,7 +255,11 @@ struct Native<F> {
     label: FunctionLabel,
 }
 
-fn start<F>(init: &InitContext, keyed: Option<KeyedState>, make: impl FnOnce(&weir_sdk::InitContext) -> weir_sdk::Result<F>) -> anyhow::Result<Native<F>> {
+fn start<F>(
+    init: &InitContext,
+    keyed: Option<KeyedState>,
+    make: impl FnOnce(&weir_sdk::InitContext) -> weir_sdk::Result<F>,
+) -> anyhow::Result<Native<F>> {
     let ctx = weir_sdk::InitContext {
         operator: init.operator.clone(),
         config: init.config.clone(),
@@ -196,42 +267,72 @@ fn start<F>(init: &InitContext, keyed: Option<KeyedState>, make: impl FnOnce(&we
         subtask: init.subtask,
         parallelism: init.parallelism,
     };
-    let mut host = Bridge { keyed: KeyedHost::new(keyed), broadcast: BroadcastHost::default() };
+    let mut host = Bridge {
+        keyed: KeyedHost::new(keyed),
+        broadcast: BroadcastHost::default(),
+    };
     host.keyed.begin_init();
-    let f = weir_sdk::native::with_host(&mut host, || make(&ctx)).map_err(|e| anyhow::anyhow!("init: {e}"))?;
+    let f = weir_sdk::native::with_host(&mut host, || make(&ctx))
+        .map_err(|e| anyhow::anyhow!("init: {e}"))?;
     host.keyed.abort();
     Ok(Native {
         f,
         host,
-        label: FunctionLabel { operator: init.operator.clone(), function: format!("native function {}", std::any::type_name::<F>()) },
+        label: FunctionLabel {
+            operator: init.operator.clone(),
+            function: format!("native function {}", std::any::type_name::<F>()),
+        },
     })
 }
 
-fn map<M: Map + Send>(init: &InitContext, keyed: Option<KeyedState>) -> anyhow::Result<Box<dyn MapFunction>> {
+fn map<M: Map + Send>(
+    init: &InitContext,
+    keyed: Option<KeyedState>,
+) -> anyhow::Result<Box<dyn MapFunction>> {
     Ok(Box::new(start(init, keyed, M::init)?))
 }
 
-fn window<W: ProcessWindow + Send>(init: &InitContext, keyed: Option<KeyedState>) -> anyhow::Result<Box<dyn WindowFunction>> {
+fn window<W: ProcessWindow + Send>(
+    init: &InitContext,
+    keyed: Option<KeyedState>,
+) -> anyhow::Result<Box<dyn WindowFunction>> {
     Ok(Box::new(start(init, keyed, W::init)?))
 }
 
-fn broadcast<B: BroadcastProcess + Send>(init: &InitContext, keyed: Option<KeyedState>) -> anyhow::Result<Box<dyn BroadcastFunction>> {
+fn broadcast<B: BroadcastProcess + Send>(
+    init: &InitContext,
+    keyed: Option<KeyedState>,
+) -> anyhow::Result<Box<dyn BroadcastFunction>> {
     Ok(Box::new(start(init, keyed, B::init)?))
 }
 
 fn sdk_headers(b: &Batch) -> Vec<weir_sdk::record::Header> {
     b.headers
         .iter()
-        .map(|h| weir_sdk::record::Header { record: h.record, name: h.name.clone(), value: h.value.clone() })
+        .map(|h| weir_sdk::record::Header {
+            record: h.record,
+            name: h.name.clone(),
+            value: h.value.clone(),
+        })
         .collect()
 }
 
 fn view<'a>(b: &'a Batch, headers: &'a [weir_sdk::record::Header]) -> BatchView<'a> {
-    BatchView { data: &b.data, ends: &b.ends, flags: &b.flags, timestamps: &b.timestamps, headers }
+    BatchView {
+        data: &b.data,
+        ends: &b.ends,
+        flags: &b.flags,
+        timestamps: &b.timestamps,
+        headers,
+    }
 }
 
 fn keys_view(k: &KeyTable) -> KeyTableView<'_> {
-    KeyTableView { data: &k.data, ends: &k.ends, of_record: &k.of_record }
+    KeyTableView {
+        data: &k.data,
+        ends: &k.ends,
+        of_record: &k.of_record,
+    }
 }
 
 fn host_output(mut out: weir_sdk::Output) -> Output {
@@ -242,17 +343,34 @@ fn host_output(mut out: weir_sdk::Output) -> Output {
             ends: b.ends,
             flags: b.flags,
             timestamps: b.timestamps,
-            headers: b.headers.into_iter().map(|h| Header { record: h.record, name: h.name, value: h.value }).collect(),
+            headers: b
+                .headers
+                .into_iter()
+                .map(|h| Header {
+                    record: h.record,
+                    name: h.name,
+                    value: h.value,
+                })
+                .collect(),
         },
         origins,
-        errors: errors.into_iter().map(|e| RecordError { index: e.index, message: e.message }).collect(),
+        errors: errors
+            .into_iter()
+            .map(|e| RecordError {
+                index: e.index,
+                message: e.message,
+            })
+            .collect(),
     }
 }
 
 impl<F> Native<F> {
     fn finish(&mut self, out: weir_sdk::Output) -> Result<Output, Failure> {
         self.host.broadcast.commit();
-        self.host.keyed.commit().map_err(|e| Failure::Host(format!("{e:#}")))?;
+        self.host
+            .keyed
+            .commit()
+            .map_err(|e| Failure::Host(format!("{e:#}")))?;
         Ok(host_output(out))
     }
 }
@@ -262,7 +380,12 @@ impl<M: Map + Send> MapFunction for Native<M> {
         &self.label
     }
 
-    fn process(&mut self, input: &Batch, keys: Option<&KeyTable>, now_ms: i64) -> Result<Output, Failure> {
+    fn process(
+        &mut self,
+        input: &Batch,
+        keys: Option<&KeyTable>,
+        now_ms: i64,
+    ) -> Result<Output, Failure> {
         self.host.keyed.begin_call(keys, Vec::new(), now_ms);
         self.host.broadcast.begin_call(false);
         let headers = sdk_headers(input);
@@ -280,14 +403,27 @@ impl<W: ProcessWindow + Send> WindowFunction for Native<W> {
         &self.label
     }
 
-    fn process(&mut self, keys: &KeyTable, windows: &[FiredWindow], elements: &Batch, now_ms: i64) -> Result<Output, Failure> {
-        let scopes = windows.iter().enumerate().map(|(i, w)| (keys.of_record[i], w.window)).collect();
+    fn process(
+        &mut self,
+        keys: &KeyTable,
+        windows: &[FiredWindow],
+        elements: &Batch,
+        now_ms: i64,
+    ) -> Result<Output, Failure> {
+        let scopes = windows
+            .iter()
+            .enumerate()
+            .map(|(i, w)| (keys.of_record[i], w.window))
+            .collect();
         self.host.keyed.begin_call(Some(keys), scopes, now_ms);
         self.host.broadcast.begin_call(false);
         let specs: Vec<weir_sdk::window::WindowSpec> = windows
             .iter()
             .map(|w| weir_sdk::window::WindowSpec {
-                window: weir_sdk::TimeWindow { start: w.window.start, end: w.window.end },
+                window: weir_sdk::TimeWindow {
+                    start: w.window.start,
+                    end: w.window.end,
+                },
                 first: w.first,
                 count: w.count,
                 update: w.update,
@@ -297,17 +433,33 @@ impl<W: ProcessWindow + Send> WindowFunction for Native<W> {
         let mut out = weir_sdk::Output::default();
         let f = &mut self.f;
         weir_sdk::native::with_host(&mut self.host, || {
-            weir_sdk::window::process_windows(f, keys_view(keys), &specs, view(elements, &headers), &mut out)
+            weir_sdk::window::process_windows(
+                f,
+                keys_view(keys),
+                &specs,
+                view(elements, &headers),
+                &mut out,
+            )
         });
         self.finish(out)
     }
 
-    fn aggregate(&mut self, _: &KeyTable, _: &[Fold], _: &Values, _: &Batch) -> Result<FoldOutput, Failure> {
-        Err(Failure::Malformed("the native functions have no incremental aggregate".into()))
+    fn aggregate(
+        &mut self,
+        _: &KeyTable,
+        _: &[Fold],
+        _: &Values,
+        _: &Batch,
+    ) -> Result<FoldOutput, Failure> {
+        Err(Failure::Malformed(
+            "the native functions have no incremental aggregate".into(),
+        ))
     }
 
     fn merge(&mut self, _: &Values, _: &[u32]) -> Result<Values, Failure> {
-        Err(Failure::Malformed("the native functions have no incremental aggregate".into()))
+        Err(Failure::Malformed(
+            "the native functions have no incremental aggregate".into(),
+        ))
     }
 }
 
@@ -316,14 +468,24 @@ impl<B: BroadcastProcess + Send> BroadcastFunction for Native<B> {
         &self.label
     }
 
-    fn process_element(&mut self, input: &Batch, keys: Option<&KeyTable>, now_ms: i64) -> Result<Output, Failure> {
+    fn process_element(
+        &mut self,
+        input: &Batch,
+        keys: Option<&KeyTable>,
+        now_ms: i64,
+    ) -> Result<Output, Failure> {
         self.host.keyed.begin_call(keys, Vec::new(), now_ms);
         self.host.broadcast.begin_call(false);
         let headers = sdk_headers(input);
         let mut out = weir_sdk::Output::default();
         let f = &mut self.f;
         weir_sdk::native::with_host(&mut self.host, || {
-            weir_sdk::broadcast::process_elements(f, view(input, &headers), keys.map(keys_view), &mut out)
+            weir_sdk::broadcast::process_elements(
+                f,
+                view(input, &headers),
+                keys.map(keys_view),
+                &mut out,
+            )
         });
         self.finish(out)
     }

@@ -111,7 +111,9 @@ pub fn generate(dir: &Path, spec: &Spec) -> Result<Data> {
     let (events, paths) = if spec.shards > 1 {
         let d = dir.join("events");
         std::fs::create_dir_all(&d)?;
-        let paths = (0..spec.shards).map(|k| d.join(format!("part-{k:03}.jsonl"))).collect();
+        let paths = (0..spec.shards)
+            .map(|k| d.join(format!("part-{k:03}.jsonl")))
+            .collect();
         (d, paths)
     } else {
         let p = dir.join("events.jsonl");
@@ -156,7 +158,9 @@ pub fn expected_counts(data: &Data) -> Result<BTreeMap<(String, i64), u64>> {
         );
     }
     let files = if data.events.is_dir() {
-        let mut f: Vec<PathBuf> = std::fs::read_dir(&data.events)?.map(|e| Ok(e?.path())).collect::<Result<_>>()?;
+        let mut f: Vec<PathBuf> = std::fs::read_dir(&data.events)?
+            .map(|e| Ok(e?.path()))
+            .collect::<Result<_>>()?;
         f.sort();
         f
     } else {
@@ -169,7 +173,9 @@ pub fn expected_counts(data: &Data) -> Result<BTreeMap<(String, i64), u64>> {
             if v["event_type"] != "view" {
                 continue;
             }
-            let Some(c) = campaign_of.get(v["ad_id"].as_str().context("ad_id")?) else { continue };
+            let Some(c) = campaign_of.get(v["ad_id"].as_str().context("ad_id")?) else {
+                continue;
+            };
             let t: i64 = v["event_time"].as_str().context("event_time")?.parse()?;
             let start = t - t.rem_euclid(WINDOW_MS);
             *counts.entry((c.clone(), start)).or_insert(0) += 1;
@@ -186,7 +192,10 @@ pub fn output_counts(lines: &[String]) -> BTreeMap<(String, i64), u64> {
         let v: Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}"));
         let start = v["window_start"].as_i64().expect("window_start");
         assert_eq!(v["window_end"].as_i64(), Some(start + WINDOW_MS), "{l}");
-        let key = (v["campaign_id"].as_str().expect("campaign_id").to_owned(), start);
+        let key = (
+            v["campaign_id"].as_str().expect("campaign_id").to_owned(),
+            start,
+        );
         let prev = out.insert(key, v["count"].as_u64().expect("count"));
         assert!(prev.is_none(), "window reported twice: {l}");
     }

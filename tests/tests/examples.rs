@@ -26,9 +26,15 @@ fn sessions(mut times: Vec<i64>, gap: i64) -> Vec<(i64, i64, usize)> {
 fn the_sessions_example_finds_every_session_of_every_user() {
     let dir = repo().join("examples/jobs/sessions");
     let mut by_user: BTreeMap<String, Vec<i64>> = BTreeMap::new();
-    for line in std::fs::read_to_string(dir.join("data/clicks.jsonl")).unwrap().lines() {
+    for line in std::fs::read_to_string(dir.join("data/clicks.jsonl"))
+        .unwrap()
+        .lines()
+    {
         let v: Value = serde_json::from_str(line).unwrap();
-        by_user.entry(v["user"].as_str().unwrap().to_owned()).or_default().push(v["ts"].as_i64().unwrap());
+        by_user
+            .entry(v["user"].as_str().unwrap().to_owned())
+            .or_default()
+            .push(v["ts"].as_i64().unwrap());
     }
     let mut expected = Vec::new();
     for (user, times) in by_user {
@@ -38,7 +44,10 @@ fn the_sessions_example_finds_every_session_of_every_user() {
     }
     for parallelism in [1, 3] {
         let h = Harness::new();
-        let job = manifest(dir.join("job.toml"), &[&format!("job.parallelism={parallelism}")]);
+        let job = manifest(
+            dir.join("job.toml"),
+            &[&format!("job.parallelism={parallelism}")],
+        );
         h.run(job).expect("the job runs");
         let mut got: Vec<(String, i64, i64, usize, u64)> = h
             .output("out")

@@ -11,16 +11,26 @@ fn run_ysb(parallelism: u32, spec: &ysb::Spec) {
         repo().join("examples/jobs/ysb/job.toml"),
         &[
             &format!("sources.events.path={}", data.events.display()),
-            &format!("operators.campaign.files.campaigns={}", data.campaigns.display()),
+            &format!(
+                "operators.campaign.files.campaigns={}",
+                data.campaigns.display()
+            ),
             &format!("job.parallelism={parallelism}"),
             "job.batch_size=256",
         ],
     );
     let report = h.run(job).expect("the job runs");
     assert_eq!(report.records_in, spec.events as u64);
-    assert_eq!(report.late, 0, "no event is later than the watermark's bound");
+    assert_eq!(
+        report.late, 0,
+        "no event is later than the watermark's bound"
+    );
     let got = ysb::output_counts(&h.output("out"));
-    assert_eq!(got.len(), expected.len(), "number of (campaign, window) counts");
+    assert_eq!(
+        got.len(),
+        expected.len(),
+        "number of (campaign, window) counts"
+    );
     for (k, n) in &expected {
         assert_eq!(got.get(k), Some(n), "count of {k:?}");
     }
@@ -28,15 +38,44 @@ fn run_ysb(parallelism: u32, spec: &ysb::Spec) {
 
 #[test]
 fn ysb_counts_match_an_independent_count_at_parallelism_1() {
-    run_ysb(1, &ysb::Spec { events: 60_000, campaigns: 20, rate: 2_000, shards: 2, ..ysb::Spec::default() });
+    run_ysb(
+        1,
+        &ysb::Spec {
+            events: 60_000,
+            campaigns: 20,
+            rate: 2_000,
+            shards: 2,
+            ..ysb::Spec::default()
+        },
+    );
 }
 
 #[test]
 fn ysb_counts_match_an_independent_count_at_parallelism_3_with_more_files_than_readers() {
-    run_ysb(3, &ysb::Spec { events: 60_000, campaigns: 20, rate: 2_000, shards: 5, seed: 11, ..ysb::Spec::default() });
+    run_ysb(
+        3,
+        &ysb::Spec {
+            events: 60_000,
+            campaigns: 20,
+            rate: 2_000,
+            shards: 5,
+            seed: 11,
+            ..ysb::Spec::default()
+        },
+    );
 }
 
 #[test]
 fn ysb_counts_match_when_one_file_is_split_among_readers() {
-    run_ysb(2, &ysb::Spec { events: 40_000, campaigns: 10, rate: 1_000, shards: 1, seed: 5, ..ysb::Spec::default() });
+    run_ysb(
+        2,
+        &ysb::Spec {
+            events: 40_000,
+            campaigns: 10,
+            rate: 1_000,
+            shards: 1,
+            seed: 5,
+            ..ysb::Spec::default()
+        },
+    );
 }

@@ -9,7 +9,9 @@ use crate::map::{Map, process_batch};
 use crate::native::{NativeHost, with_host};
 use crate::output::Output;
 use crate::record::Record;
-use crate::state::{Entries, ListState, MapState, Mutation, Op, Scope, StateError, StateSpec, ValueState};
+use crate::state::{
+    Entries, ListState, MapState, Mutation, Op, Scope, StateError, StateSpec, ValueState,
+};
 
 /// Keyed state in maps keyed by (state, key, user key), with call counters. Like the real
 /// host, it resolves a scope's key index through the call's key table (`keys`).
@@ -36,7 +38,11 @@ impl NativeHost for Host {
         self.get_values_calls += 1;
         let mut v = Values::default();
         for s in scopes {
-            v.push(self.values.get(&(state, self.keys[s.key as usize].clone())).map(Vec::as_slice));
+            v.push(
+                self.values
+                    .get(&(state, self.keys[s.key as usize].clone()))
+                    .map(Vec::as_slice),
+            );
         }
         Ok(v)
     }
@@ -44,21 +50,41 @@ impl NativeHost for Host {
     fn get_list(&mut self, state: u32, scope: Scope) -> Result<Values, StateError> {
         self.get_list_calls += 1;
         let mut v = Values::default();
-        for e in self.lists.get(&(state, self.keys[scope.key as usize].clone())).into_iter().flatten() {
+        for e in self
+            .lists
+            .get(&(state, self.keys[scope.key as usize].clone()))
+            .into_iter()
+            .flatten()
+        {
             v.push(Some(e));
         }
         Ok(v)
     }
 
-    fn get_entries(&mut self, state: u32, scope: Scope, user_keys: &[Vec<u8>]) -> Result<Values, StateError> {
+    fn get_entries(
+        &mut self,
+        state: u32,
+        scope: Scope,
+        user_keys: &[Vec<u8>],
+    ) -> Result<Values, StateError> {
         let mut v = Values::default();
         for uk in user_keys {
-            v.push(self.maps.get(&(state, self.keys[scope.key as usize].clone(), uk.clone())).map(Vec::as_slice));
+            v.push(
+                self.maps
+                    .get(&(state, self.keys[scope.key as usize].clone(), uk.clone()))
+                    .map(Vec::as_slice),
+            );
         }
         Ok(v)
     }
 
-    fn scan_entries(&mut self, state: u32, scope: Scope, after: Option<&[u8]>, limit: u32) -> Result<Entries, StateError> {
+    fn scan_entries(
+        &mut self,
+        state: u32,
+        scope: Scope,
+        after: Option<&[u8]>,
+        limit: u32,
+    ) -> Result<Entries, StateError> {
         let mut e = Entries::default();
         let mut n = 0;
         let key = &self.keys[scope.key as usize];
@@ -161,26 +187,53 @@ fn run(host: &mut Host, f: &mut Counter, records: &[(&str, &str)]) -> Vec<String
         ends.push(offset(data.len()));
     }
     host.keys = keys.iter().map(|k| (*k).to_owned()).collect();
-    let table = KeyTableView { data: &data, ends: &ends, of_record: &of_record };
+    let table = KeyTableView {
+        data: &data,
+        ends: &ends,
+        of_record: &of_record,
+    };
     let mut out = Output::default();
-    with_host(host, || process_batch(f, batch.view(), Some(table), &mut out));
-    out.records().view().iter().map(|r| String::from_utf8(r.value.to_vec()).unwrap()).collect()
+    with_host(host, || {
+        process_batch(f, batch.view(), Some(table), &mut out)
+    });
+    out.records()
+        .view()
+        .iter()
+        .map(|r| String::from_utf8(r.value.to_vec()).unwrap())
+        .collect()
 }
 
 fn counter(host: &mut Host) -> Counter {
-    with_host(host, || Counter::init(&InitContext { config: "{}".into(), ..InitContext::default() })).unwrap()
+    with_host(host, || {
+        Counter::init(&InitContext {
+            config: "{}".into(),
+            ..InitContext::default()
+        })
+    })
+    .unwrap()
 }
 
 #[test]
 fn a_batch_reads_each_value_state_once_and_writes_once() {
     let mut host = Host::default();
     let mut f = counter(&mut host);
-    let out = run(&mut host, &mut f, &[("a", "x"), ("b", "y"), ("a", "x"), ("a", "z")]);
+    let out = run(
+        &mut host,
+        &mut f,
+        &[("a", "x"), ("b", "y"), ("a", "x"), ("a", "z")],
+    );
     assert_eq!(out, vec!["1 1 1 1", "1 1 1 1", "2 2 2 1", "3 3 1 2"]);
-    assert_eq!(host.get_values_calls, 1, "one fetch for every key of the batch");
+    assert_eq!(
+        host.get_values_calls, 1,
+        "one fetch for every key of the batch"
+    );
     assert_eq!(host.apply_calls, 1, "all writes in one apply");
     let out = run(&mut host, &mut f, &[("b", "y"), ("a", "x")]);
-    assert_eq!(out, vec!["2 2 2 1", "4 4 3 2"], "state carries over to the next batch");
+    assert_eq!(
+        out,
+        vec!["2 2 2 1", "4 4 3 2"],
+        "state carries over to the next batch"
+    );
 }
 
 #[test]
@@ -195,7 +248,10 @@ fn a_key_never_sees_another_keys_state() {
 #[test]
 #[should_panic(expected = "rejected this call's writes")]
 fn a_rejected_apply_fails_the_whole_call() {
-    let mut host = Host { reject_apply: true, ..Host::default() };
+    let mut host = Host {
+        reject_apply: true,
+        ..Host::default()
+    };
     let mut f = counter(&mut host);
     run(&mut host, &mut f, &[("a", "x")]);
 }
@@ -205,5 +261,8 @@ fn state_outside_a_keyed_call_is_an_error_not_a_panic() {
     let mut host = Host::default();
     let f = counter(&mut host);
     let got = with_host(&mut host, || f.count.get());
-    assert_eq!(got.unwrap_err().message(), "state: the input is not keyed, so there is no keyed state");
+    assert_eq!(
+        got.unwrap_err().message(),
+        "state: the input is not keyed, so there is no keyed state"
+    );
 }

@@ -645,10 +645,12 @@ fn source(c: &mut Checker<'_>, name: &str, s: &Spanned<SourceTable>) -> NodeKind
                     }
                 }
             }
-            (None, Some(from)) => match c.one_of(from, &f("event_time.from"), &["ingestion", "function"]) {
-                Some(1) => TimestampFrom::Function,
-                _ => TimestampFrom::Ingestion,
-            },
+            (None, Some(from)) => {
+                match c.one_of(from, &f("event_time.from"), &["ingestion", "function"]) {
+                    Some(1) => TimestampFrom::Function,
+                    _ => TimestampFrom::Ingestion,
+                }
+            }
             (Some(_), Some(from)) => {
                 c.report(
                     Some(from.span()),
@@ -1357,7 +1359,11 @@ fn has_late_output(kind: &OperatorKind) -> bool {
 /// timestamps it emits can be traced back to the split they came from.
 fn check_function_time(c: &mut Checker<'_>, m: &Manifest, nodes: &BTreeMap<String, Node>) {
     for (name, node) in nodes {
-        let NodeKind::Source { event_time: Some(et), .. } = &node.kind else {
+        let NodeKind::Source {
+            event_time: Some(et),
+            ..
+        } = &node.kind
+        else {
             continue;
         };
         if et.from != TimestampFrom::Function {

@@ -19,7 +19,9 @@ pub struct Anonymize {
 
 /// FNV-1a, continued from `seed`: stable across runs and languages.
 fn fnv1a(seed: u64, bytes: &[u8]) -> u64 {
-    bytes.iter().fold(seed, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3))
+    bytes.iter().fold(seed, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    })
 }
 
 fn mask_ip(ip: &str) -> Result<String> {

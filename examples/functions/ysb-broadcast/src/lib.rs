@@ -25,7 +25,8 @@ impl BroadcastProcess for YsbBroadcast {
     }
 
     fn process_element(&mut self, record: &Record<'_>, out: &mut Output) -> Result<()> {
-        let [event_type, ad_id, event_time] = record.fields(["event_type", "ad_id", "event_time"])?;
+        let [event_type, ad_id, event_time] =
+            record.fields(["event_type", "ad_id", "event_time"])?;
         if required(event_type, "event_type")?.as_str()? != "view" {
             return Ok(());
         }

@@ -28,7 +28,8 @@ pub fn read_campaigns(lines: &[u8]) -> Result<HashMap<String, String>> {
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        let c: Campaign = serde_json::from_slice(line).context(format!("campaigns line {}", n + 1))?;
+        let c: Campaign =
+            serde_json::from_slice(line).context(format!("campaigns line {}", n + 1))?;
         campaigns.insert(c.ad_id, c.campaign_id);
     }
     Ok(campaigns)
@@ -42,7 +43,8 @@ impl Map for YsbCampaign {
     }
 
     fn map(&mut self, record: &Record<'_>, out: &mut Output) -> Result<()> {
-        let [event_type, ad_id, event_time] = record.fields(["event_type", "ad_id", "event_time"])?;
+        let [event_type, ad_id, event_time] =
+            record.fields(["event_type", "ad_id", "event_time"])?;
         if required(event_type, "event_type")?.as_str()? != "view" {
             return Ok(());
         }

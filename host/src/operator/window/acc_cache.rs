@@ -32,13 +32,28 @@ pub struct AccCache {
 
 impl AccCache {
     /// The accumulators under `keys`, reading the ones not cached from `backend`.
-    pub fn get(&mut self, backend: &dyn StateBackend, keys: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>> {
-        let missing: Vec<Vec<u8>> = keys.iter().filter(|k| !self.entries.contains_key(*k)).cloned().collect();
+    pub fn get(
+        &mut self,
+        backend: &dyn StateBackend,
+        keys: &[Vec<u8>],
+    ) -> Result<Vec<Option<Vec<u8>>>> {
+        let missing: Vec<Vec<u8>> = keys
+            .iter()
+            .filter(|k| !self.entries.contains_key(*k))
+            .cloned()
+            .collect();
         if !missing.is_empty() {
             let found = backend.multi_get(&missing)?;
             for (k, value) in missing.into_iter().zip(found) {
                 let persisted = value.is_some();
-                self.entries.insert(k, Entry { value, dirty: false, persisted });
+                self.entries.insert(
+                    k,
+                    Entry {
+                        value,
+                        dirty: false,
+                        persisted,
+                    },
+                );
             }
         }
         Ok(keys
@@ -49,7 +64,11 @@ impl AccCache {
 
     /// Sets an accumulator.
     pub fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
-        let e = self.entries.entry(key).or_insert(Entry { value: None, dirty: false, persisted: false });
+        let e = self.entries.entry(key).or_insert(Entry {
+            value: None,
+            dirty: false,
+            persisted: false,
+        });
         e.value = Some(value);
         e.dirty = true;
     }
@@ -66,7 +85,14 @@ impl AccCache {
             }
             // Not cached: the backend may hold it.
             None => {
-                self.entries.insert(key, Entry { value: None, dirty: true, persisted: true });
+                self.entries.insert(
+                    key,
+                    Entry {
+                        value: None,
+                        dirty: true,
+                        persisted: true,
+                    },
+                );
             }
         }
     }
@@ -115,14 +141,22 @@ mod tests {
     #[test]
     fn reads_through_writes_back_and_skips_short_lived_entries() {
         let b = MemoryBackend::default();
-        b.write(vec![WriteOp::Put(b"old".to_vec(), b"1".to_vec())]).unwrap();
+        b.write(vec![WriteOp::Put(b"old".to_vec(), b"1".to_vec())])
+            .unwrap();
         let mut c = AccCache::default();
-        assert_eq!(c.get(&b, &[b"old".to_vec(), b"new".to_vec()]).unwrap(), vec![Some(b"1".to_vec()), None]);
+        assert_eq!(
+            c.get(&b, &[b"old".to_vec(), b"new".to_vec()]).unwrap(),
+            vec![Some(b"1".to_vec()), None]
+        );
         c.put(b"old".to_vec(), b"2".to_vec());
         c.put(b"new".to_vec(), b"5".to_vec());
         c.put(b"brief".to_vec(), b"9".to_vec());
         c.delete(b"brief".to_vec());
-        assert_eq!(b.get(b"old").unwrap(), Some(b"1".to_vec()), "nothing written before a flush");
+        assert_eq!(
+            b.get(b"old").unwrap(),
+            Some(b"1".to_vec()),
+            "nothing written before a flush"
+        );
         c.flush(&b).unwrap();
         assert_eq!(b.get(b"old").unwrap(), Some(b"2".to_vec()));
         assert_eq!(b.get(b"new").unwrap(), Some(b"5".to_vec()));

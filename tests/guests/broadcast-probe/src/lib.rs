@@ -40,9 +40,17 @@ impl BroadcastProcess for BroadcastProbe {
     fn process_broadcast(&mut self, record: &Record<'_>, _out: &mut Output) -> Result<()> {
         let c: Change = record.json()?;
         match c {
-            Change { put: Some(k), value: Some(v), .. } => self.table.put(&k, &v)?,
-            Change { remove: Some(k), .. } => self.table.remove(&k)?,
-            Change { clear: Some(true), .. } => self.table.clear()?,
+            Change {
+                put: Some(k),
+                value: Some(v),
+                ..
+            } => self.table.put(&k, &v)?,
+            Change {
+                remove: Some(k), ..
+            } => self.table.remove(&k)?,
+            Change {
+                clear: Some(true), ..
+            } => self.table.clear()?,
             _ => bail!("not a change"),
         }
         Ok(())

@@ -15,7 +15,11 @@ impl ProcessWindow for WindowCollect {
         let values: Vec<Value> = w
             .elements
             .iter()
-            .map(|e| serde_json::from_slice(e.value).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(e.value).into_owned())))
+            .map(|e| {
+                serde_json::from_slice(e.value).unwrap_or_else(|_| {
+                    Value::String(String::from_utf8_lossy(e.value).into_owned())
+                })
+            })
             .collect();
         out.emit_json(&json!({
             "key": w.key_str()?,
