@@ -18,8 +18,8 @@ wasmtime::component::bindgen!({
     additional_derives: [PartialEq],
 });
 
-pub use exports::weir::udf::{broadcast_function, map_function, window_function};
-pub use weir::udf::{broadcast_state, keyed_state, log, types};
+pub use self::exports::weir::udf::{broadcast_function, map_function, window_function};
+pub use self::weir::udf::{broadcast_state, keyed_state, log, types};
 
 impl Default for types::Batch {
     fn default() -> Self {
