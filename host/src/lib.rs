@@ -19,9 +19,11 @@
 //!   function instances.
 //! - [`record`]: flat record batches (the WIT layout), key tables, JSON field reads.
 //! - [`cli`]: the `weir` command.
+//! - `hash`: the hash maps of the per-record paths.
 
 pub mod cli;
 pub mod connector;
+mod hash;
 pub mod manifest;
 pub mod operator;
 pub mod record;

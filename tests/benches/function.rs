@@ -64,21 +64,24 @@ fn main() {
     let mut twin = native::map_by_name("ysb-campaign", &init);
 
     let per_round = (2_000_000 / size).max(1);
+    // Rounds alternate between the two, so a slow spell of the machine hits both.
     let time = |f: &mut dyn FnMut()| {
-        let mut best = f64::MAX;
-        for _ in 0..rounds {
-            let t = Instant::now();
-            for _ in 0..per_round {
-                f();
-            }
-            best = best.min(t.elapsed().as_secs_f64() * 1e9 / (per_round * size) as f64);
+        let t = Instant::now();
+        for _ in 0..per_round {
+            f();
         }
-        best
+        t.elapsed().as_secs_f64() * 1e9 / (per_round * size) as f64
     };
-    let mut out_w = 0;
-    let w = time(&mut || out_w = wasm.process(&batch, None, 0).expect("runs").records.len());
-    let mut out_n = 0;
-    let n = time(&mut || out_n = twin.process(&batch, None, 0).expect("runs").records.len());
+    let (mut out_w, mut out_n) = (0, 0);
+    let (mut w, mut n) = (f64::MAX, f64::MAX);
+    for _ in 0..rounds {
+        w = w.min(time(&mut || {
+            out_w = wasm.process(&batch, None, 0).expect("runs").records.len()
+        }));
+        n = n.min(time(&mut || {
+            out_n = twin.process(&batch, None, 0).expect("runs").records.len()
+        }));
+    }
     assert_eq!(out_w, out_n, "both emit the same records");
     println!("ysb-campaign on batches of {size} records (best of {rounds} rounds)");
     println!("  wasm    {w:>6.1} ns/record");

@@ -2,6 +2,7 @@
 //!
 //! [`NativeHost`]: crate::native::NativeHost
 
+mod memcmp;
 #[cfg(target_arch = "wasm32")]
 mod wasm;
 #[cfg(target_arch = "wasm32")]

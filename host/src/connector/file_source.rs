@@ -155,13 +155,13 @@ impl SplitReader {
             self.buf_offset += self.cursor as u64;
             self.cursor = 0;
         }
-        let len = self.buf.len();
-        self.buf.resize(len + CHUNK, 0);
+        // Read into the spare capacity: no zeroing of a chunk the read overwrites anyway.
+        self.buf.reserve(CHUNK);
         let file = self.file.as_mut().expect("opened");
         let read = file
-            .read(&mut self.buf[len..])
+            .take(CHUNK as u64)
+            .read_to_end(&mut self.buf)
             .with_context(|| format!("reading {}", self.split.path.display()))?;
-        self.buf.truncate(len + read);
         if read > 0 {
             self.at_eof = false;
         }

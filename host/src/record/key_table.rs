@@ -1,6 +1,6 @@
 //! Key tables: the distinct keys of a keyed call, and which record has which.
 
-use std::collections::HashMap;
+use crate::hash::FastMap;
 
 use xxhash_rust::xxh3::xxh3_64;
 
@@ -35,7 +35,7 @@ impl KeyTable {
 #[derive(Debug, Default)]
 pub struct KeyTableBuilder {
     table: KeyTable,
-    by_hash: HashMap<u64, u32>,
+    by_hash: FastMap<u64, u32>,
     /// Keys whose hash collided with another key's.
     collided: Vec<u32>,
 }

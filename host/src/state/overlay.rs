@@ -4,7 +4,9 @@
 //! fails (trap, deadline, memory cap) the overlay is dropped and state is as it was, so a
 //! call can be retried record by record without applying anything twice.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use crate::hash::FastMap;
 
 use anyhow::Result;
 
@@ -23,8 +25,8 @@ struct PendingList {
 /// Pending writes of one call.
 #[derive(Debug, Default)]
 pub struct Overlay {
-    values: HashMap<Vec<u8>, Option<Vec<u8>>>,
-    lists: HashMap<Vec<u8>, PendingList>,
+    values: FastMap<Vec<u8>, Option<Vec<u8>>>,
+    lists: FastMap<Vec<u8>, PendingList>,
     /// Map entries written, by full entry key (`None` = removed).
     entries: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
     /// Map prefixes cleared, in the order cleared.

@@ -1,6 +1,8 @@
 //! Timers that fire and clean up windows, ordered by time.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::BTreeSet;
+
+use crate::hash::FastSet;
 
 use super::assign::Window;
 
@@ -30,7 +32,7 @@ pub struct Timer {
 #[derive(Debug, Default)]
 pub struct Timers {
     queue: BTreeSet<Timer>,
-    index: HashSet<(Vec<u8>, Window, TimerKind)>,
+    index: FastSet<(Vec<u8>, Window, TimerKind)>,
 }
 
 impl Timers {

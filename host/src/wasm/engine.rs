@@ -7,7 +7,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use anyhow::Result;
-use wasmtime::{Config, Engine, OptLevel};
+use wasmtime::{Config, Engine, OptLevel, ProfilingStrategy};
 
 /// How often the epoch advances; deadlines are rounded up to whole ticks.
 pub const EPOCH_TICK: Duration = Duration::from_millis(5);
@@ -25,6 +25,8 @@ pub struct WasmEngine {
 ///   ~380 ns on every call, and weir calls functions synchronously.
 /// - epoch interruption: a cheap check in loops and function entries, so a call that runs
 ///   past its deadline traps instead of hanging its task (a few percent of throughput).
+/// - `WEIR_WASM_PROFILER=perfmap` in the environment names compiled guest code for `perf`
+///   (`/tmp/perf-<pid>.map`), so `perf report` shows guest functions by name.
 pub fn config() -> Config {
     let mut c = Config::new();
     c.wasm_component_model(true);
@@ -32,6 +34,9 @@ pub fn config() -> Config {
     c.epoch_interruption(true);
     c.cranelift_opt_level(OptLevel::Speed);
     c.parallel_compilation(true);
+    if std::env::var_os("WEIR_WASM_PROFILER").is_some_and(|v| v == "perfmap") {
+        c.profiler(ProfilingStrategy::PerfMap);
+    }
     c
 }
 

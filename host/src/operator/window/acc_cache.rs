@@ -7,7 +7,7 @@
 //! grows past its capacity (and on `flush`). An accumulator created and deleted between
 //! two write-backs never reaches the backend at all.
 
-use std::collections::HashMap;
+use crate::hash::FastMap;
 
 use anyhow::Result;
 
@@ -27,7 +27,7 @@ struct Entry {
 /// The cache.
 #[derive(Debug, Default)]
 pub struct AccCache {
-    entries: HashMap<Vec<u8>, Entry>,
+    entries: FastMap<Vec<u8>, Entry>,
 }
 
 impl AccCache {

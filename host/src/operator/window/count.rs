@@ -9,7 +9,7 @@
 //! window's latest element rather than `end - 1` (an ordinal, not a time). Flink gives
 //! them the end of time instead, which would put them past every downstream window.
 
-use std::collections::HashMap;
+use crate::hash::FastMap;
 use std::collections::hash_map::Entry;
 
 use anyhow::Result;
@@ -31,7 +31,7 @@ impl WindowOperator {
         slide: u64,
         out: &mut Collector,
     ) -> Result<()> {
-        let mut counted: HashMap<u32, (Key, u64, Vec<Vec<u8>>)> = HashMap::new();
+        let mut counted: FastMap<u32, (Key, u64, Vec<Vec<u8>>)> = FastMap::default();
         let mut due = Vec::new();
         for i in 0..k.batch.len() {
             let ki = k.keys.of_record[i];

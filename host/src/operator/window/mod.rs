@@ -15,7 +15,7 @@ mod fire;
 mod sessions;
 mod store;
 
-use std::collections::{HashMap, HashSet};
+use crate::hash::{FastMap, FastSet};
 use std::sync::Arc;
 
 use anyhow::{Result, bail};
@@ -59,7 +59,7 @@ pub struct WindowOperator {
     st: WindowState,
     timers: Timers,
     /// Windows that fired and still have state (a late element fires them again).
-    fired: HashSet<(Vec<u8>, Window)>,
+    fired: FastSet<(Vec<u8>, Window)>,
     watermark: i64,
     scratch: Vec<Window>,
     outside_windows: u64,
@@ -83,7 +83,7 @@ impl WindowOperator {
             metrics,
             st: WindowState::new(keyed)?,
             timers: Timers::default(),
-            fired: HashSet::new(),
+            fired: FastSet::default(),
             watermark: i64::MIN,
             scratch: Vec::new(),
             outside_windows: 0,
@@ -164,7 +164,7 @@ impl WindowOperator {
             })
             .collect();
         let mut groups: Vec<Group> = Vec::new();
-        let mut index: HashMap<(u32, Window), usize> = HashMap::new();
+        let mut index: FastMap<(u32, Window), usize> = FastMap::default();
         let mut windows = std::mem::take(&mut self.scratch);
         for i in 0..k.batch.len() {
             let r = k.batch.get(i);
@@ -366,7 +366,7 @@ fn without_unkeyed(k: KeyedBatch) -> KeyedBatch {
         return k;
     }
     // A key keeps its group: look them up in the original table.
-    let by_key: HashMap<Vec<u8>, u16> = (0..k.keys.len())
+    let by_key: FastMap<Vec<u8>, u16> = (0..k.keys.len())
         .map(|i| (k.keys.key(i).to_vec(), k.groups[i]))
         .collect();
     let (batch, keys) = super::map::processable(Data::Keyed(k));

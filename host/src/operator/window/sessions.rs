@@ -2,7 +2,7 @@
 //! of its key it overlaps or touches. Merged sessions' elements (or accumulators) move to
 //! the merged window, their timers are replaced by its timers.
 
-use std::collections::HashMap;
+use crate::hash::FastMap;
 use std::collections::hash_map::Entry;
 
 use anyhow::Result;
@@ -23,7 +23,7 @@ impl WindowOperator {
         out: &mut Collector,
     ) -> Result<()> {
         let now = self.clock.now_ms();
-        let mut sessions: HashMap<u32, Vec<Window>> = HashMap::new();
+        let mut sessions: FastMap<u32, Vec<Window>> = FastMap::default();
         let mut due: Vec<(Key, Window)> = Vec::new();
         for i in 0..k.batch.len() {
             let r = k.batch.get(i);
