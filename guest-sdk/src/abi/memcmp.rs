@@ -43,14 +43,14 @@ fn compare(a: &[u8], b: &[u8]) -> c_int {
     0
 }
 
-/// Compares `n` bytes at `a` and `b`, as C's `memcmp`.
+/// `compare` over raw parts.
 ///
 /// # Safety
 ///
 /// `a` and `b` must be readable for `n` bytes.
 #[cfg(target_arch = "wasm32")]
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn memcmp(a: *const u8, b: *const u8, n: usize) -> c_int {
+#[inline(always)]
+unsafe fn compare_raw(a: *const u8, b: *const u8, n: usize) -> c_int {
     if n == 0 {
         return 0;
     }
@@ -64,6 +64,18 @@ pub unsafe extern "C" fn memcmp(a: *const u8, b: *const u8, n: usize) -> c_int {
     compare(a, b)
 }
 
+/// Compares `n` bytes at `a` and `b`, as C's `memcmp`.
+///
+/// # Safety
+///
+/// `a` and `b` must be readable for `n` bytes.
+#[cfg(target_arch = "wasm32")]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn memcmp(a: *const u8, b: *const u8, n: usize) -> c_int {
+    // SAFETY: the same contract.
+    unsafe { compare_raw(a, b, n) }
+}
+
 /// Whether `n` bytes at `a` and `b` differ (non-zero if they do), as `bcmp`.
 ///
 /// # Safety
@@ -73,7 +85,7 @@ pub unsafe extern "C" fn memcmp(a: *const u8, b: *const u8, n: usize) -> c_int {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn bcmp(a: *const u8, b: *const u8, n: usize) -> c_int {
     // SAFETY: the same contract.
-    unsafe { memcmp(a, b, n) }
+    unsafe { compare_raw(a, b, n) }
 }
 
 #[cfg(test)]

@@ -41,7 +41,7 @@ pub struct JobTable {
     pub max_parallelism: Option<Spanned<u32>>,
     /// Records per batch handed to a function (default 1024).
     pub batch_size: Option<Spanned<u32>>,
-    /// Where keyed state lives (default `.weir/<job name>/state` next to the manifest).
+    /// Where keyed state lives (default `.weir/<job name>/state` under the working directory).
     pub state_dir: Option<Spanned<String>>,
     /// `rocksdb` (default) or `memory`.
     pub state_backend: Option<Spanned<String>>,

@@ -1,10 +1,9 @@
 //! Key tables: the distinct keys of a keyed call, and which record has which.
 
-use crate::hash::FastMap;
-
 use xxhash_rust::xxh3::xxh3_64;
 
 use super::batch::offset;
+use crate::hash::FastMap;
 
 pub use crate::wasm::bindings::types::KeyTable;
 

@@ -6,12 +6,11 @@
 
 use std::collections::BTreeMap;
 
-use crate::hash::FastMap;
-
 use anyhow::Result;
 
 use super::backend::{StateBackend, WriteOp};
 use super::keys::{StateKeyPrefix, decode_list, encode_list_element};
+use crate::hash::FastMap;
 
 /// A map entry: full entry key and value.
 pub type Entry = (Vec<u8>, Vec<u8>);

@@ -2,9 +2,8 @@
 
 use std::collections::BTreeSet;
 
-use crate::hash::FastSet;
-
 use super::assign::Window;
+use crate::hash::FastSet;
 
 /// What a timer does when its time comes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -7,10 +7,9 @@
 //! grows past its capacity (and on `flush`). An accumulator created and deleted between
 //! two write-backs never reaches the backend at all.
 
-use crate::hash::FastMap;
-
 use anyhow::Result;
 
+use crate::hash::FastMap;
 use crate::state::{StateBackend, WriteOp};
 
 /// Accumulators kept before writing back.

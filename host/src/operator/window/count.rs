@@ -9,7 +9,6 @@
 //! window's latest element rather than `end - 1` (an ordinal, not a time). Flink gives
 //! them the end of time instead, which would put them past every downstream window.
 
-use crate::hash::FastMap;
 use std::collections::hash_map::Entry;
 
 use anyhow::Result;
@@ -18,6 +17,7 @@ use super::aggregate::{self, Group};
 use super::fire::{self, Fired};
 use super::store::Key;
 use super::{WindowOperator, elements};
+use crate::hash::FastMap;
 use crate::operator::Collector;
 use crate::record::Batch;
 use crate::runtime::KeyedBatch;

@@ -15,7 +15,6 @@ mod fire;
 mod sessions;
 mod store;
 
-use crate::hash::{FastMap, FastSet};
 use std::sync::Arc;
 
 use anyhow::{Result, bail};
@@ -30,6 +29,7 @@ use super::dead_letter::ErrorHandler;
 use super::function::WindowFunction;
 use super::map::reject_unkeyed;
 use super::{Collector, Input, Operator, Side};
+use crate::hash::{FastMap, FastSet};
 use crate::manifest::{TimeDomain, WindowAggregateKind, WindowKind};
 use crate::record::{Batch, RecordRef};
 use crate::runtime::{Clock, Data, KeyedBatch, NodeMetrics};

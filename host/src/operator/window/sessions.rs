@@ -2,13 +2,13 @@
 //! of its key it overlaps or touches. Merged sessions' elements (or accumulators) move to
 //! the merged window, their timers are replaced by its timers.
 
-use crate::hash::FastMap;
 use std::collections::hash_map::Entry;
 
 use anyhow::Result;
 
 use super::store::Key;
 use super::{WindowOperator, aggregate, elements};
+use crate::hash::FastMap;
 use crate::operator::Collector;
 use crate::record::Batch;
 use crate::runtime::KeyedBatch;
