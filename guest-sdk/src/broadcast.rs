@@ -67,7 +67,7 @@ const CACHE_LIMIT: usize = 1 << 20;
 ///
 /// Reads are cached inside the function: only this instance's own `process_broadcast`
 /// calls change its broadcast state, so the cache is updated by its writes and never
-/// goes stale.
+/// goes stale (when the host drops a call's writes, it also replaces the instance).
 pub struct BroadcastState<K, V> {
     name: String,
     cache: RefCell<HashMap<Vec<u8>, Option<Vec<u8>>>>,

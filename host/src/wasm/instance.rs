@@ -286,7 +286,6 @@ impl<E: Exports> FunctionInstance<E> {
             Err(e) => {
                 let failure = classify(e, self.store.data(), deadline);
                 self.abort();
-                self.poisoned = true;
                 Err(failure)
             }
         }
@@ -301,11 +300,14 @@ impl<E: Exports> FunctionInstance<E> {
             .map_err(|e| Failure::Host(format!("writing state: {e:#}")))
     }
 
-    /// Drops the state writes of the call that just returned.
+    /// Drops the state writes of the call that just returned. The instance is replaced
+    /// before its next call: what it remembers of the call (its own caches of state it
+    /// wrote, say) no longer matches the state.
     pub fn abort(&mut self) {
         let data = self.store.data_mut();
         data.keyed.abort();
         data.broadcast.abort();
+        self.poisoned = true;
     }
 
     /// The instance's store data (its broadcast state, for instance).
