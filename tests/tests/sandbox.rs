@@ -183,6 +183,40 @@ fn failing_records_go_to_the_dead_letter_output_and_the_rest_goes_through_once()
 }
 
 #[test]
+fn malformed_output_fails_its_call_and_the_instance_starts_afresh() {
+    let h = Harness::new();
+    let lines = ["a", "b", "bad", "c", "d"];
+    let j = job(
+        &h,
+        &lines,
+        guests::BAD_OUTPUT,
+        "on_error = \"dead-letter\"",
+        "batch_size = 5\nparallelism = 1",
+        true,
+    );
+    let report = h.run(j).expect("the job runs");
+    assert_eq!(report.dead_letters, 1);
+    assert_eq!(report.records_in, report.records_out + report.dead_letters);
+
+    // The batch's call failed as a whole, so each record ran alone; each failed call
+    // (the batch, then `bad`) was followed by a fresh instance, whose call count starts
+    // again: nothing the dropped call did lingers in the function.
+    assert_eq!(
+        canonical(&h.output("out")),
+        canonical(&["a:1", "b:2", "c:1", "d:2"])
+    );
+    let dead = h.output("dead");
+    assert_eq!(dead.len(), 1, "{dead:#?}");
+    let v: serde_json::Value = serde_json::from_str(&dead[0]).expect("dead letters are JSON");
+    assert_eq!(v["record"]["value"], "bad", "{}", dead[0]);
+    assert!(
+        v["error"].as_str().expect("the error").contains("origin"),
+        "{}",
+        dead[0]
+    );
+}
+
+#[test]
 fn the_host_stays_healthy_after_functions_fail() {
     fail_with(&["loop"], "{ deadline = \"100ms\" }");
     fail_with(&["hog"], "{ memory = \"16MiB\" }");
