@@ -365,6 +365,27 @@ fn host_output(mut out: weir_sdk::Output) -> Output {
 }
 
 impl<F> Native<F> {
+    /// One call of a record-batch function (map, or either side of broadcast-process):
+    /// the host side set up as the Wasm host sets it up, then `call` on `input`.
+    fn call_batch(
+        &mut self,
+        input: &Batch,
+        keys: Option<&KeyTable>,
+        broadcast_writable: bool,
+        now_ms: i64,
+        call: impl FnOnce(&mut F, BatchView<'_>, Option<KeyTableView<'_>>, &mut weir_sdk::Output),
+    ) -> Result<Output, Failure> {
+        self.host.keyed.begin_call(keys, Vec::new(), now_ms);
+        self.host.broadcast.begin_call(broadcast_writable);
+        let headers = sdk_headers(input);
+        let mut out = weir_sdk::Output::default();
+        let f = &mut self.f;
+        weir_sdk::native::with_host(&mut self.host, || {
+            call(f, view(input, &headers), keys.map(keys_view), &mut out)
+        });
+        self.finish(out)
+    }
+
     fn finish(&mut self, out: weir_sdk::Output) -> Result<Output, Failure> {
         self.host.broadcast.commit();
         self.host
@@ -386,15 +407,7 @@ impl<M: Map + Send> MapFunction for Native<M> {
         keys: Option<&KeyTable>,
         now_ms: i64,
     ) -> Result<Output, Failure> {
-        self.host.keyed.begin_call(keys, Vec::new(), now_ms);
-        self.host.broadcast.begin_call(false);
-        let headers = sdk_headers(input);
-        let mut out = weir_sdk::Output::default();
-        let f = &mut self.f;
-        weir_sdk::native::with_host(&mut self.host, || {
-            weir_sdk::map::process_batch(f, view(input, &headers), keys.map(keys_view), &mut out)
-        });
-        self.finish(out)
+        self.call_batch(input, keys, false, now_ms, weir_sdk::map::process_batch)
     }
 }
 
@@ -474,32 +487,19 @@ impl<B: BroadcastProcess + Send> BroadcastFunction for Native<B> {
         keys: Option<&KeyTable>,
         now_ms: i64,
     ) -> Result<Output, Failure> {
-        self.host.keyed.begin_call(keys, Vec::new(), now_ms);
-        self.host.broadcast.begin_call(false);
-        let headers = sdk_headers(input);
-        let mut out = weir_sdk::Output::default();
-        let f = &mut self.f;
-        weir_sdk::native::with_host(&mut self.host, || {
-            weir_sdk::broadcast::process_elements(
-                f,
-                view(input, &headers),
-                keys.map(keys_view),
-                &mut out,
-            )
-        });
-        self.finish(out)
+        self.call_batch(
+            input,
+            keys,
+            false,
+            now_ms,
+            weir_sdk::broadcast::process_elements,
+        )
     }
 
     fn process_broadcast(&mut self, input: &Batch, now_ms: i64) -> Result<Output, Failure> {
-        self.host.keyed.begin_call(None, Vec::new(), now_ms);
-        self.host.broadcast.begin_call(true);
-        let headers = sdk_headers(input);
-        let mut out = weir_sdk::Output::default();
-        let f = &mut self.f;
-        weir_sdk::native::with_host(&mut self.host, || {
-            weir_sdk::broadcast::process_broadcasts(f, view(input, &headers), &mut out)
-        });
-        self.finish(out)
+        self.call_batch(input, None, true, now_ms, |f, input, _, out| {
+            weir_sdk::broadcast::process_broadcasts(f, input, out)
+        })
     }
 
     fn broadcast_state(&self) -> (u64, usize) {
