@@ -111,21 +111,13 @@ fn build(ws: &Path, target: &Path) -> Vec<(String, PathBuf)> {
         );
     }
     let mut built = Vec::new();
-    for line in String::from_utf8_lossy(&output.stdout).lines() {
-        let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else {
+    for msg in cargo_metadata::Message::parse_stream(output.stdout.as_slice()) {
+        let Ok(cargo_metadata::Message::CompilerArtifact(a)) = msg else {
             continue;
         };
-        if msg["reason"] != "compiler-artifact" {
-            continue;
-        }
-        let name = msg["target"]["name"]
-            .as_str()
-            .unwrap_or_default()
-            .replace('_', "-");
-        for f in msg["filenames"].as_array().into_iter().flatten() {
-            if let Some(f) = f.as_str().filter(|f| f.ends_with(".wasm")) {
-                built.push((name.clone(), PathBuf::from(f)));
-            }
+        let name = a.target.name.replace('_', "-");
+        for f in a.filenames.iter().filter(|f| f.extension() == Some("wasm")) {
+            built.push((name.clone(), f.clone().into_std_path_buf()));
         }
     }
     built

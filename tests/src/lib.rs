@@ -38,6 +38,23 @@ pub fn repo() -> PathBuf {
         .to_owned()
 }
 
+/// The `weir` binary of this build (cargo builds every binary of the workspace before it
+/// runs any test of `cargo test --workspace`).
+pub fn weir_bin() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test executable");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("tests run from <target>/<profile>/deps");
+    let bin = dir.join("weir");
+    assert!(
+        bin.is_file(),
+        "{} is missing: run the tests with `cargo test --workspace`",
+        bin.display()
+    );
+    bin
+}
+
 /// Where compiled components are cached during tests.
 fn cache_dir() -> PathBuf {
     Path::new(env!("OUT_DIR")).join("component-cache")

@@ -69,3 +69,32 @@ fn the_sessions_example_finds_every_session_of_every_user() {
         assert!(h.output("late").is_empty());
     }
 }
+
+#[test]
+fn every_example_job_accounts_for_every_record_at_every_node() {
+    let root = repo().join("examples/jobs");
+    let mut jobs: Vec<_> = std::fs::read_dir(&root)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path().join("job.toml"))
+        .filter(|p| p.is_file())
+        .collect();
+    jobs.sort();
+    assert!(jobs.len() >= 5, "{jobs:?}");
+    for path in jobs {
+        for parallelism in [1, 2] {
+            let h = Harness::new();
+            let job = manifest(&path, &[&format!("job.parallelism={parallelism}")]);
+            let report = h
+                .run(job)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            if let Err(p) = report.check_accounts() {
+                panic!(
+                    "{} at parallelism {parallelism}: {p:#?}\n{report}",
+                    path.display()
+                );
+            }
+            assert!(report.records_in > 0, "{}", path.display());
+        }
+    }
+}

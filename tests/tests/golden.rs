@@ -1,7 +1,8 @@
 //! Golden job cases: every folder `tests/jobs/<case>/` holds a `job.toml`, its input
 //! files, and `expected/<sink>.jsonl` for every file sink of the job. Each case runs at
 //! parallelism 1 and again at parallelism 3 (nodes that set their own parallelism keep
-//! it), and every sink's lines must equal the expected ones in any order.
+//! it), and every sink's lines must equal the expected ones in any order. Every record
+//! must be accounted for at every node (the job report's check).
 //!
 //! `WEIR_GOLDEN=<text>` runs only the cases whose folder name contains `<text>`.
 
@@ -98,8 +99,13 @@ fn run_case(case: &Path, parallelism: u32) -> Result<(), String> {
     let sinks = file_sinks(&job);
     let mut expected = expected(case);
     let h = Harness::new();
-    h.run(job).map_err(|e| format!("  the job failed: {e}"))?;
+    let report = h.run(job).map_err(|e| format!("  the job failed: {e}"))?;
     let mut problems = Vec::new();
+    if let Err(unaccounted) = report.check_accounts() {
+        problems.push(format!(
+            "  records unaccounted for: {unaccounted:?}\n{report}"
+        ));
+    }
     for sink in &sinks {
         let Some(want) = expected.remove(sink) else {
             problems.push(format!("  sink `{sink}` has no expected/{sink}.jsonl"));

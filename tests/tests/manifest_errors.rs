@@ -348,7 +348,7 @@ fn a_bad_duration_unit_is_named() {
         &p,
         line_of(&text, "parsecs"),
         "operators.count.window.size",
-        "unknown duration unit `parsecs`",
+        "unknown time unit \"parsecs\"",
     );
     // The same mistake in a field TOML reading itself checks.
     let text = edit(
@@ -361,7 +361,7 @@ fn a_bad_duration_unit_is_named() {
         &p,
         line_of(&text, "jiffies"),
         "operators.parse.limits.deadline",
-        "unknown duration unit `jiffies`",
+        "unknown time unit \"jiffies\"",
     );
 }
 

@@ -198,13 +198,16 @@ fn malformed_output_fails_its_call_and_the_instance_starts_afresh() {
     assert_eq!(report.dead_letters, 1);
     assert_eq!(report.records_in, report.records_out + report.dead_letters);
 
-    // The batch's call failed as a whole, so each record ran alone; each failed call
-    // (the batch, then `bad`) was followed by a fresh instance, whose call count starts
-    // again: nothing the dropped call did lingers in the function.
+    // The batch's call failed as a whole, so it was halved: [a, b] and [bad, c, d],
+    // which failed again and was halved into [bad] and [c, d]. Each failed call was
+    // followed by a fresh instance, whose call count starts again: nothing the dropped
+    // call did lingers in the function.
     assert_eq!(
         canonical(&h.output("out")),
-        canonical(&["a:1", "b:2", "c:1", "d:2"])
+        canonical(&["a:1", "b:1", "c:1", "d:1"])
     );
+    assert_eq!(report.node("misbehave").unwrap().replays, 1);
+    assert_eq!(report.node("misbehave").unwrap().reinstantiations, 3);
     let dead = h.output("dead");
     assert_eq!(dead.len(), 1, "{dead:#?}");
     let v: serde_json::Value = serde_json::from_str(&dead[0]).expect("dead letters are JSON");
@@ -285,7 +288,10 @@ fn a_file_that_is_not_a_component_is_refused_naming_it() {
     let j = job(&h, &["a"], junk.to_str().unwrap(), "", "", false);
     let message = start_error(&h, j);
     assert!(
-        message.contains(&format!("{} is not a valid Wasm component", junk.display())),
+        message.contains(&format!(
+            "{} cannot be loaded: it is not Wasm",
+            junk.display()
+        )),
         "{message}"
     );
     assert!(message.contains("operator `misbehave`"), "{message}");

@@ -186,13 +186,13 @@ fn processing_time_windows_fire_when_the_clock_reaches_their_end() {
     });
 
     // The next element is in [T0 + 10s, T0 + 20s); the clock never reaches its end, so
-    // it fires only because the input ends when the job is stopped.
+    // it fires only because the job is drained (its input ends, as `stop --drain`).
     clock.set(T0 + 15_000);
     append(&input, &[r#"{"k":"a","i":3}"#]);
     wait_for("the source to read the third record", || {
         written(&h, "echo").len() == 3
     });
-    job.stop();
+    job.drain();
     job.wait().expect("the job ends well");
 
     let out = firings(&parse(&h.output("out")));
@@ -342,7 +342,7 @@ fn a_silent_split_stops_holding_the_watermark_back_once_idle(source_parallelism:
     wait_for("the late element in the late output", || {
         written(&h, "late") == vec![serde_json::json!({"k":"x","t":500,"late":true})]
     });
-    job.stop();
+    job.drain();
     job.wait().expect("the job ends well");
 
     let out = firings(&parse(&h.output("out")));
@@ -385,7 +385,7 @@ fn without_an_idle_timeout_a_silent_file_holds_the_watermark_back() {
         written(&h, "out").is_empty(),
         "no window may fire while b holds the watermark back"
     );
-    job.stop();
+    job.drain();
     job.wait().expect("the job ends well");
 
     assert!(h.output("late").is_empty(), "{:?}", h.output("late"));

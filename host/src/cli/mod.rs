@@ -49,8 +49,14 @@ pub fn main() -> ExitCode {
             overrides,
         } => match load_file(&manifest, &overrides) {
             Ok(job) => {
+                // The functions are checked as a run would load them (compiled code is
+                // cached, so a run after this does not compile again).
+                if let Err(e) = crate::runtime::check_functions(&job, &RunOptions::default()) {
+                    eprintln!("{}: {e}", manifest.display());
+                    return ExitCode::from(2);
+                }
                 println!(
-                    "{}: job `{}` is valid ({} nodes, parallelism {})",
+                    "{}: job `{}` is valid ({} nodes, parallelism {}; every function loads and exports its world)",
                     manifest.display(),
                     job.name,
                     job.nodes.len(),
@@ -79,18 +85,23 @@ pub fn main() -> ExitCode {
                 keep_state,
                 ..RunOptions::default()
             };
+            let job_sinks: Vec<PathBuf> = job
+                .nodes
+                .iter()
+                .filter_map(|n| match &n.kind {
+                    crate::manifest::NodeKind::Sink {
+                        kind: crate::manifest::SinkKind::File { path },
+                        ..
+                    } => Some(path.clone()),
+                    _ => None,
+                })
+                .collect();
             let handle = match start(job, options) {
                 Ok(h) => h,
                 Err(e) => return fail(e),
             };
-            let handle = std::sync::Arc::new(std::sync::Mutex::new(Some(handle)));
-            watch_ctrl_c(handle.clone());
-            let h = handle
-                .lock()
-                .expect("handle lock")
-                .take()
-                .expect("handle present");
-            match h.wait() {
+            watch_signals(&handle, part_files(&job_sinks));
+            match handle.wait() {
                 Ok(report) => {
                     eprint!("{report}");
                     ExitCode::SUCCESS
@@ -106,13 +117,21 @@ fn fail(e: JobError) -> ExitCode {
     ExitCode::FAILURE
 }
 
-/// First Ctrl-C: stop (drain what was read); second: cancel.
-fn watch_ctrl_c(handle: std::sync::Arc<std::sync::Mutex<Option<crate::runtime::JobHandle>>>) {
-    let (stop, cancel) = {
-        let guard = handle.lock().expect("handle lock");
-        let h = guard.as_ref().expect("handle present");
-        (h.stopper(), h.canceller())
-    };
+/// The part files file sinks write until the job ends well.
+fn part_files(sinks: &[PathBuf]) -> Vec<PathBuf> {
+    sinks
+        .iter()
+        .filter_map(|p| crate::connector::part_path(p))
+        .collect()
+}
+
+/// SIGINT (Ctrl-C) and SIGTERM do the same. The first stops the job: sources stop
+/// reading, what was read is processed and written out, windows that have not ended are
+/// left unfired (the summary counts them). The second cancels: tasks stop where they
+/// are, output that was not committed is removed, and the process exits at once (after
+/// at most a short grace period, even if a sink is blocked).
+fn watch_signals(handle: &crate::runtime::JobHandle, parts: Vec<PathBuf>) {
+    let (stop, cancel) = (handle.stopper(), handle.canceller());
     std::thread::spawn(move || {
         let Ok(rt) = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -121,14 +140,36 @@ fn watch_ctrl_c(handle: std::sync::Arc<std::sync::Mutex<Option<crate::runtime::J
             return;
         };
         rt.block_on(async {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("stopping: finishing what was read (Ctrl-C again to cancel)");
-                stop();
+            use tokio::signal::unix::{SignalKind, signal};
+            let (Ok(mut int), Ok(mut term)) = (
+                signal(SignalKind::interrupt()),
+                signal(SignalKind::terminate()),
+            ) else {
+                return;
+            };
+            let next = async |int: &mut tokio::signal::unix::Signal,
+                              term: &mut tokio::signal::unix::Signal| {
+                tokio::select! {
+                    _ = int.recv() => ("SIGINT", 130),
+                    _ = term.recv() => ("SIGTERM", 143),
+                }
+            };
+            let (name, _) = next(&mut int, &mut term).await;
+            eprintln!(
+                "{name}: stopping — sources stop reading, what was read is written out, windows that have not ended are not emitted (signal again to cancel)"
+            );
+            stop();
+            let (name, code) = next(&mut int, &mut term).await;
+            eprintln!("{name}: cancelling — output that was not committed is removed");
+            cancel();
+            // Tasks see the cancellation within milliseconds unless one is blocked (in a
+            // write to a full pipe, say): then leave without it.
+            tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+            for p in &parts {
+                let _ = std::fs::remove_file(p);
             }
-            if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("cancelling");
-                cancel();
-            }
+            eprintln!("error: the job was cancelled by {name}");
+            std::process::exit(code);
         });
     });
 }

@@ -326,8 +326,10 @@ impl FileSource {
         let mut max_ts = i64::MIN;
         let mut missing = 0u64;
         let split = &mut self.splits[i];
+        let mut blank = 0u64;
         split.read_lines(self.batch_size, self.follow, |line| {
             if format == FileFormat::JsonLines && line.iter().all(u8::is_ascii_whitespace) {
+                blank += 1;
                 return;
             }
             let ts = match from {
@@ -356,6 +358,7 @@ impl FileSource {
                 self.idle = false;
             }
         }
+        self.metrics.blank_lines.add(blank);
         if missing > 0 {
             if self.missing_timestamps == 0 {
                 tracing::warn!(
@@ -364,6 +367,7 @@ impl FileSource {
                 );
             }
             self.missing_timestamps += missing;
+            self.metrics.missing_timestamps.add(missing);
         }
         Ok(batch)
     }

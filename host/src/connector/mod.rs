@@ -10,5 +10,5 @@ mod sinks;
 mod splits;
 
 pub use file_source::{FileSource, SourceEvent};
-pub use sinks::{FileSink, StdoutSink};
+pub use sinks::{FileSink, StdoutSink, part_path};
 pub use splits::{Split, plan_splits};

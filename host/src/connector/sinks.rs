@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 
-use crate::operator::{Collector, Input, Operator};
+use crate::operator::{Collector, Finish, Input, Operator};
 use crate::runtime::{Data, NodeMetrics};
 
 /// Writes record values, one per line, to a file. The file appears under its name only
@@ -25,10 +25,8 @@ impl FileSink {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         }
-        let name = path
-            .file_name()
-            .with_context(|| format!("{} is not a file name", path.display()))?;
-        let part = path.with_file_name(format!(".{}.part", name.to_string_lossy()));
+        let part =
+            part_path(path).with_context(|| format!("{} is not a file name", path.display()))?;
         let file = File::create(&part).with_context(|| format!("creating {}", part.display()))?;
         Ok(Self {
             path: path.to_owned(),
@@ -65,7 +63,7 @@ impl Operator for FileSink {
         Ok(())
     }
 
-    fn finish(&mut self, _out: &mut Collector) -> Result<()> {
+    fn finish(&mut self, _how: Finish, _out: &mut Collector) -> Result<()> {
         if let Some(out) = self.out.take() {
             let file = out
                 .into_inner()
@@ -77,6 +75,22 @@ impl Operator for FileSink {
         }
         Ok(())
     }
+}
+
+impl Drop for FileSink {
+    fn drop(&mut self) {
+        // A sink that did not finish (the job failed or was cancelled) leaves no part
+        // file behind: without checkpoints there is nothing to resume it from.
+        if self.out.take().is_some() {
+            let _ = std::fs::remove_file(&self.part);
+        }
+    }
+}
+
+/// The part file a file sink writes `path` under until the job ends well.
+pub fn part_path(path: &Path) -> Option<PathBuf> {
+    let name = path.file_name()?;
+    Some(path.with_file_name(format!(".{}.part", name.to_string_lossy())))
 }
 
 /// Writes record values, one per line, to standard output.

@@ -16,23 +16,47 @@ pub struct Split {
 }
 
 /// The files of a source: the file itself, or the regular, non-hidden files of a folder
-/// in name order.
+/// in name order. What a folder holds besides (subfolders, hidden files) is not read, and
+/// named in a warning.
 pub fn list_files(path: &Path) -> Result<Vec<PathBuf>> {
     if !path.is_dir() {
         return Ok(vec![path.to_owned()]);
     }
-    let mut files: Vec<PathBuf> = std::fs::read_dir(path)
-        .with_context(|| format!("listing {}", path.display()))?
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .filter(|p| {
-            p.is_file()
-                && !p
-                    .file_name()
-                    .is_some_and(|n| n.to_string_lossy().starts_with('.'))
-        })
-        .collect();
+    let mut files = Vec::new();
+    let mut ignored = Vec::new();
+    for e in std::fs::read_dir(path).with_context(|| format!("listing {}", path.display()))? {
+        let p = e
+            .with_context(|| format!("listing {}", path.display()))?
+            .path();
+        let hidden = p
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with('.'));
+        if p.is_file() && !hidden {
+            files.push(p);
+        } else {
+            ignored.push(p);
+        }
+    }
     files.sort();
+    if !ignored.is_empty() {
+        ignored.sort();
+        let names: Vec<String> = ignored
+            .iter()
+            .map(|p| {
+                p.file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
+        tracing::warn!(
+            "{}: not reading {} entr{} (subfolders and hidden files are not inputs): {}",
+            path.display(),
+            ignored.len(),
+            if ignored.len() == 1 { "y" } else { "ies" },
+            names.join(", ")
+        );
+    }
     Ok(files)
 }
 

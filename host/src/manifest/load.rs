@@ -6,8 +6,9 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use super::diag::{Diagnostics, Locator, OVERRIDE_BASE};
+use super::job::Job;
 use super::model::Manifest;
-use super::resolve::{Job, resolve};
+use super::resolve::resolve;
 
 /// A `--set dotted.path=value` override of a manifest value (as Flink's `-D`).
 ///
@@ -79,7 +80,20 @@ pub fn load_str(
     let fail = |span: Option<std::ops::Range<usize>>, field: &str, message: String| Diagnostics {
         problems: vec![locator.problem(span.as_ref(), field, message)],
     };
-    let mut root = DeTable::parse(text).map_err(|e| fail(e.span(), "", e.message().to_owned()))?;
+    if let Some((span, field)) = too_deep(text) {
+        return Err(fail(
+            Some(span),
+            &field,
+            format!("keys nested more than {MAX_DEPTH} levels deep are not supported"),
+        ));
+    }
+    let mut root = DeTable::parse(text).map_err(|e| {
+        let field = e
+            .span()
+            .map(|s| field_in_text(text, s.start))
+            .unwrap_or_default();
+        fail(e.span(), &field, e.message().to_owned())
+    })?;
     for (i, o) in overrides.iter().enumerate() {
         apply(root.get_mut(), o, OVERRIDE_BASE * (i + 1)).map_err(|m| {
             fail(
@@ -100,6 +114,66 @@ pub fn load_str(
             fail(e.span(), &field, e.message().to_owned())
         })?;
     resolve(manifest, &locator, base)
+}
+
+/// The deepest nesting of keys a manifest may use (far more than any manifest needs; the
+/// TOML reader gives up, without saying where, somewhat past this).
+const MAX_DEPTH: usize = 64;
+
+/// The first line whose dotted key (or table header) nests past [`MAX_DEPTH`].
+fn too_deep(text: &str) -> Option<(std::ops::Range<usize>, String)> {
+    let mut at = 0;
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        let key = match trimmed.strip_prefix('[') {
+            Some(h) => h.split(']').next().unwrap_or(""),
+            None => trimmed.split('=').next().unwrap_or(""),
+        };
+        // Quoted keys may hold dots: count only those outside quotes.
+        let mut depth = 1;
+        let mut quote = None;
+        for c in key.chars() {
+            match (quote, c) {
+                (None, '"' | '\'') => quote = Some(c),
+                (Some(q), c) if c == q => quote = None,
+                (None, '.') => depth += 1,
+                _ => {}
+            }
+        }
+        if depth > MAX_DEPTH && !trimmed.starts_with('#') {
+            let start = at + (line.len() - trimmed.len());
+            let field: String = key.trim().chars().take(60).collect();
+            return Some((start..start + 1, format!("{field}…")));
+        }
+        at += line.len();
+    }
+    None
+}
+
+/// The dotted field on the line of byte `at` of a manifest that did not parse: the table
+/// header above it and the key the line sets (a plain reading of the text: the document
+/// has no tree to ask).
+fn field_in_text(text: &str, at: usize) -> String {
+    let at = at.min(text.len());
+    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = text[at..].find('\n').map_or(text.len(), |i| at + i);
+    let line = text[line_start..line_end].trim();
+    let header = text[..line_start]
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| l.starts_with('['))
+        .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim().to_owned());
+    let key = line
+        .split_once('=')
+        .map(|(k, _)| k.trim().to_owned())
+        .filter(|k| !k.is_empty() && !k.starts_with('['));
+    let mut parts: Vec<String> = header.into_iter().collect();
+    if let Some(k) = key {
+        let k: String = k.chars().take(200).collect();
+        parts.push(k);
+    }
+    parts.join(".")
 }
 
 /// The dotted field an error at byte `at` is about: the deepest key whose name or value

@@ -7,16 +7,17 @@
 //! file, line and field it comes from, and all of them are reported at once.
 
 mod diag;
+mod job;
 mod load;
 pub mod model;
 mod resolve;
 mod units;
 
 pub use diag::{Diagnostics, Problem};
-pub use load::{Override, load_file, load_str};
-pub use resolve::{
+pub use job::{
     ComponentRef, ErrorPolicy, EventTime, FileFormat, InputRef, Job, KeyBy, Limits, Node, NodeKind,
     OperatorKind, OperatorNode, Output, SinkKind, SourceKind, StateBackendKind, TimeDomain,
     TimestampFrom, WindowAggregateKind, WindowKind,
 };
-pub use units::{ByteSize, Millis};
+pub use load::{Override, load_file, load_str};
+pub use units::{ByteSize, MAX_DURATION_MS, Millis};

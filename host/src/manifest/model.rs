@@ -155,7 +155,8 @@ pub struct WindowTable {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LimitsTable {
-    /// CPU time one call may take (default 1s).
+    /// Wall-clock time per record (default 100ms): a call of `n` records may take `n`
+    /// times this.
     pub deadline: Option<Spanned<Millis>>,
     /// Linear memory one instance may grow to (default 256MiB).
     pub memory: Option<Spanned<ByteSize>>,

@@ -7,7 +7,7 @@ use anyhow::Result;
 
 use super::dead_letter::ErrorHandler;
 use super::function::BroadcastFunction;
-use super::isolate::run_isolated;
+use super::isolate::{count_isolation, host_failure, run_isolated};
 use super::map::{emit_results, processable, reject_unkeyed};
 use super::{Collector, Input, Operator, OperatorReport};
 use crate::runtime::{Clock, Data, NodeMetrics};
@@ -55,28 +55,37 @@ impl Operator for BroadcastOperator {
                 if batch.is_empty() {
                     return Ok(());
                 }
+                let before = f.reinstantiations();
                 let isolated = run_isolated(&batch, keys.as_ref(), |b, k| {
                     metrics.calls.add(1);
                     f.process_element(b, k, now)
-                });
-                emit_results(&batch, isolated, &self.errors, metrics, out)
+                })
+                .map_err(|e| host_failure(f.label(), e))?;
+                count_isolation(metrics, &isolated, before, f.reinstantiations());
+                emit_results(&batch, isolated, &self.errors, metrics, true, out)
             }
             Input::Broadcast => {
                 let batch = match data {
                     Data::Records(b) => b,
                     Data::Keyed(k) => k.batch,
                 };
+                let before = f.reinstantiations();
                 let isolated = run_isolated(&batch, None, |b, _| {
                     metrics.calls.add(1);
                     f.process_broadcast(b, now)
-                });
+                })
+                .map_err(|e| host_failure(f.label(), e))?;
+                count_isolation(metrics, &isolated, before, f.reinstantiations());
+                // Every instance applies every broadcast record; one of them counts them
+                // and reports their failures, so each is accounted for once.
                 if self.reports_broadcast_failures {
-                    emit_results(&batch, isolated, &self.errors, metrics, out)
+                    metrics.records_in.add(batch.len() as u64);
+                    emit_results(&batch, isolated, &self.errors, metrics, true, out)
                 } else {
                     let mut quiet = isolated;
                     quiet.failures.clear();
                     quiet.output.errors.clear();
-                    emit_results(&batch, quiet, &self.errors, metrics, out)
+                    emit_results(&batch, quiet, &self.errors, metrics, false, out)
                 }
             }
         }

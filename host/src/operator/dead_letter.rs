@@ -80,6 +80,17 @@ impl ErrorHandler {
         }
     }
 
+    /// Counts `n` inputs as rejected (sent to [`failed`](Self::failed) as inputs, not as
+    /// elements of a window that failed).
+    pub fn count_rejected(&self, n: usize) {
+        self.metrics.rejected.add(n as u64);
+    }
+
+    /// Counts a window the function failed on.
+    pub fn window_failed(&self) {
+        self.metrics.windows_failed.add(1);
+    }
+
     /// Record `r` failed with `message`: fails the job, or sends it to the dead-letter
     /// output.
     pub fn failed(
@@ -115,7 +126,7 @@ impl ErrorHandler {
 pub fn dead_letter_line(label: &FunctionLabel, message: &str, r: &RecordRef<'_>) -> Vec<u8> {
     let bytes = |b: &[u8]| match std::str::from_utf8(b) {
         Ok(s) => json!(s),
-        Err(_) => json!({ "hex": hex(b) }),
+        Err(_) => json!({ "hex": hex::encode(b) }),
     };
     let headers: serde_json::Map<String, serde_json::Value> = r
         .headers
@@ -139,10 +150,6 @@ pub fn dead_letter_line(label: &FunctionLabel, message: &str, r: &RecordRef<'_>)
         "record": record,
     }))
     .expect("JSON values serialize")
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 #[cfg(test)]

@@ -31,6 +31,10 @@ impl std::fmt::Display for FunctionLabel {
 pub trait MapFunction: Send {
     /// Who it is.
     fn label(&self) -> &FunctionLabel;
+    /// How many fresh instances replaced failed ones so far.
+    fn reinstantiations(&self) -> u64 {
+        0
+    }
     /// Processes a batch.
     fn process(
         &mut self,
@@ -44,6 +48,10 @@ pub trait MapFunction: Send {
 pub trait WindowFunction: Send {
     /// Who it is.
     fn label(&self) -> &FunctionLabel;
+    /// How many fresh instances replaced failed ones so far.
+    fn reinstantiations(&self) -> u64 {
+        0
+    }
     /// Processes fired windows.
     fn process(
         &mut self,
@@ -68,6 +76,10 @@ pub trait WindowFunction: Send {
 pub trait BroadcastFunction: Send {
     /// Who it is.
     fn label(&self) -> &FunctionLabel;
+    /// How many fresh instances replaced failed ones so far.
+    fn reinstantiations(&self) -> u64 {
+        0
+    }
     /// Processes main-input records.
     fn process_element(
         &mut self,

@@ -6,7 +6,7 @@ use anyhow::Result;
 
 use super::dead_letter::ErrorHandler;
 use super::function::MapFunction;
-use super::isolate::run_isolated;
+use super::isolate::{count_isolation, host_failure, run_isolated};
 use super::{Collector, Input, Operator};
 use crate::record::{Batch, HAS_TIMESTAMP, KeyTable};
 use crate::runtime::{Clock, Data, NodeMetrics};
@@ -50,21 +50,36 @@ pub(crate) fn inherit_timestamps(out: &mut Output, input: &Batch) {
 }
 
 /// Handles what a batch call produced: emits records, applies the error policy to
-/// failed inputs.
+/// failed inputs, and counts each input once: rejected (it has an error), produced (it
+/// has output), or filtered. With `count_inputs` false only the output is counted.
 pub(crate) fn emit_results(
     input: &Batch,
     isolated: super::Isolated,
     errors: &ErrorHandler,
     metrics: &NodeMetrics,
+    count_inputs: bool,
     out: &mut Collector,
 ) -> Result<()> {
     let mut output = isolated.output;
     inherit_timestamps(&mut output, input);
+    // 0: nothing yet, 1: produced, 2: rejected.
+    let mut outcome = vec![0u8; input.len()];
+    for &o in &output.origins {
+        outcome[o as usize] = outcome[o as usize].max(1);
+    }
     for e in &output.errors {
+        outcome[e.index as usize] = 2;
         errors.failed(&input.get(e.index as usize), &e.message, out)?;
     }
     for (i, f) in &isolated.failures {
+        outcome[*i as usize] = 2;
         errors.failed(&input.get(*i as usize), &f.to_string(), out)?;
+    }
+    if count_inputs {
+        let count = |v: u8| outcome.iter().filter(|&&x| x == v).count() as u64;
+        metrics.filtered.add(count(0));
+        metrics.produced.add(count(1));
+        metrics.rejected.add(count(2));
     }
     metrics.records_out.add(output.records.len() as u64);
     out.records(output.records);
@@ -81,6 +96,7 @@ pub(crate) fn reject_unkeyed(
         for (i, why) in &k.unkeyed {
             errors.failed(&k.batch.get(*i as usize), why, out)?;
         }
+        errors.count_rejected(k.unkeyed.len());
     }
     Ok(())
 }
@@ -116,10 +132,13 @@ impl Operator for MapOperator {
         let now = self.clock.now_ms();
         let f = &mut self.function;
         let metrics = &self.metrics;
+        let before = f.reinstantiations();
         let isolated = run_isolated(&batch, keys.as_ref(), |b, k| {
             metrics.calls.add(1);
             f.process(b, k, now)
-        });
-        emit_results(&batch, isolated, &self.errors, &self.metrics, out)
+        })
+        .map_err(|e| host_failure(f.label(), e))?;
+        count_isolation(metrics, &isolated, before, f.reinstantiations());
+        emit_results(&batch, isolated, &self.errors, &self.metrics, true, out)
     }
 }

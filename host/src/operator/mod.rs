@@ -8,7 +8,7 @@
 mod broadcast;
 pub mod dead_letter;
 mod function;
-mod isolate;
+pub(crate) mod isolate;
 mod map;
 mod wasm_functions;
 pub mod window;
@@ -99,6 +99,16 @@ pub struct OperatorReport {
     pub broadcast_state: Option<(u64, usize)>,
 }
 
+/// Why an operator's inputs are done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Finish {
+    /// The input ended: the watermark reached the end of time, every window fires.
+    Drained,
+    /// The job was stopped before the end of its input: what was read is processed, but
+    /// windows that have not ended stay unfired (counted, not emitted as if complete).
+    Stopped,
+}
+
 /// A task's handling of one kind of node.
 pub trait Operator: Send {
     /// Handles data arriving on `input`.
@@ -116,9 +126,9 @@ pub trait Operator: Send {
         Ok(())
     }
 
-    /// Every input is done; emit what remains.
-    fn finish(&mut self, out: &mut Collector) -> Result<()> {
-        let _ = out;
+    /// Every input is done (see [`Finish`]); emit what remains.
+    fn finish(&mut self, how: Finish, out: &mut Collector) -> Result<()> {
+        let _ = (how, out);
         Ok(())
     }
 

@@ -130,6 +130,9 @@ impl MapFunction for Wasm<crate::wasm::bindings::map_function::Guest> {
     fn label(&self) -> &FunctionLabel {
         &self.label
     }
+    fn reinstantiations(&self) -> u64 {
+        self.inst.reinstantiations()
+    }
     fn process(
         &mut self,
         input: &Batch,
@@ -143,6 +146,9 @@ impl MapFunction for Wasm<crate::wasm::bindings::map_function::Guest> {
 impl WindowFunction for Wasm<crate::wasm::bindings::window_function::Guest> {
     fn label(&self) -> &FunctionLabel {
         &self.label
+    }
+    fn reinstantiations(&self) -> u64 {
+        self.inst.reinstantiations()
     }
     fn process(
         &mut self,
@@ -170,6 +176,9 @@ impl WindowFunction for Wasm<crate::wasm::bindings::window_function::Guest> {
 impl BroadcastFunction for Wasm<crate::wasm::bindings::broadcast_function::Guest> {
     fn label(&self) -> &FunctionLabel {
         &self.label
+    }
+    fn reinstantiations(&self) -> u64 {
+        self.inst.reinstantiations()
     }
     fn process_element(
         &mut self,

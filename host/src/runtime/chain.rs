@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use super::exchange::Outlet;
 use super::message::{Data, Message};
 use crate::manifest::Output;
-use crate::operator::{Collector, Event, Input, Operator, OperatorReport, Side};
+use crate::operator::{Collector, Event, Finish, Input, Operator, OperatorReport, Side};
 
 /// One operator of a chain and the node it runs.
 pub struct Link {
@@ -155,16 +155,19 @@ impl Chain {
     }
 
     /// Every input is done: finishes each operator in order, then ends every outlet.
-    pub fn finish(&mut self) -> Result<()> {
+    pub fn finish(&mut self, how: Finish) -> Result<()> {
         for at in 0..self.links.len() {
             let mut out = Collector::default();
             let link = &mut self.links[at];
             link.op
-                .finish(&mut out)
+                .finish(how, &mut out)
                 .with_context(|| format!("operator `{}`", link.name))?;
             self.route(at, out)?;
         }
-        self.control(&Message::End)
+        self.control(match how {
+            Finish::Drained => &Message::End,
+            Finish::Stopped => &Message::Stopped,
+        })
     }
 
     /// Sends a control message (idle, caught up, end) on every outlet.

@@ -127,18 +127,32 @@ impl Outlet {
     }
 }
 
-/// The key of a record, or why it has none.
+/// The first byte of the key of a field that is not a string. No UTF-8 text starts
+/// with it, so the number `1` and the string `"1"` are different keys (as Flink's typed
+/// keys are).
+pub const NON_STRING_KEY: u8 = 0xff;
+
+/// The key of a record, or why it has none. A string field's key is its text; any other
+/// field's is [`NON_STRING_KEY`] followed by its JSON text.
 pub fn key_of<'a>(r: &RecordRef<'a>, by: &KeyBy) -> Result<std::borrow::Cow<'a, [u8]>, String> {
+    use crate::record::json_field::Field;
     match by {
         KeyBy::RecordKey => r
             .key
             .map(std::borrow::Cow::Borrowed)
             .ok_or_else(|| "the record has no key (key_by = \"key\")".to_owned()),
         KeyBy::Field(path) => match path.find(r.value) {
-            Ok(f) => Ok(match f {
-                crate::record::json_field::Field::String(s) => s,
-                other => std::borrow::Cow::Owned(other.key_bytes().to_vec()),
-            }),
+            Ok(Field::String(s)) if s.first() == Some(&NON_STRING_KEY) => Err(format!(
+                "cannot key by field `{}`: the string is not UTF-8",
+                path.as_str()
+            )),
+            Ok(Field::String(s)) => Ok(s),
+            Ok(other) => {
+                let mut k = Vec::with_capacity(1 + other.key_bytes().len());
+                k.push(NON_STRING_KEY);
+                k.extend_from_slice(other.key_bytes());
+                Ok(std::borrow::Cow::Owned(k))
+            }
             Err(e) => Err(format!("cannot key by field `{}`: {e}", path.as_str())),
         },
     }
@@ -244,5 +258,24 @@ mod tests {
             }
         }
         assert_eq!(parts[0].unkeyed.len(), 1);
+    }
+
+    #[test]
+    fn a_number_and_a_string_of_the_same_text_are_different_keys() {
+        let by = KeyBy::Field(FieldPath::parse("k").unwrap());
+        let mut b = Batch::default();
+        b.push(None, br#"{"k":"1"}"#, None);
+        b.push(None, br#"{"k":1}"#, None);
+        b.push(None, br#"{"k":true}"#, None);
+        b.push(None, br#"{"k":"true"}"#, None);
+        let keys: Vec<Vec<u8>> = b
+            .iter()
+            .map(|r| key_of(&r, &by).unwrap().into_owned())
+            .collect();
+        assert_eq!(keys[0], b"1");
+        assert_ne!(keys[0], keys[1]);
+        assert_ne!(keys[2], keys[3]);
+        let whole = keyed_whole(b, &by, 128);
+        assert_eq!(whole.keys.len(), 4, "four distinct keys");
     }
 }

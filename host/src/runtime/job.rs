@@ -1,10 +1,10 @@
 //! Starting a job, running its tasks, stopping it, and what it reports at the end.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{Context, Result, anyhow, bail};
 use crossbeam_channel::bounded;
@@ -14,6 +14,9 @@ use super::clock::{Clock, SystemClock};
 use super::exchange::{Cancelled, Outlet, Partition};
 use super::metrics::Metrics;
 use super::plan::{Plan, plan};
+use super::report::JobReport;
+use super::state_dir::StateDir;
+use super::stop::StopSignal;
 use super::task::{Port, TaskInstance};
 use crate::connector::{FileSink, FileSource, StdoutSink, plan_splits};
 use crate::manifest::{
@@ -42,7 +45,13 @@ pub struct RunOptions {
     pub cache_dir: Option<PathBuf>,
     /// Keep the state directory when the job ends.
     pub keep_state: bool,
+    /// Wraps every state backend the job opens: a seam for injecting storage faults in
+    /// tests (a disk that fills up, a database that fails).
+    pub backend_wrapper: Option<BackendWrapper>,
 }
+
+/// See [`RunOptions::backend_wrapper`].
+pub type BackendWrapper = Arc<dyn Fn(Arc<dyn StateBackend>) -> Arc<dyn StateBackend> + Send + Sync>;
 
 impl Default for RunOptions {
     fn default() -> Self {
@@ -51,6 +60,7 @@ impl Default for RunOptions {
             natives: NativeFunctions::default(),
             cache_dir: default_cache_dir(),
             keep_state: false,
+            backend_wrapper: None,
         }
     }
 }
@@ -75,90 +85,24 @@ impl From<anyhow::Error> for JobError {
     }
 }
 
-/// What one sink wrote.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SinkReport {
-    /// Sink name.
-    pub name: String,
-    /// The output it read (`op`, `op.late`, `op.dead-letter`).
-    pub reads: String,
-    /// What kind of output that is.
-    pub output: Output,
-    /// Where it wrote: a file path or `stdout`.
-    pub target: String,
-    /// Records written.
-    pub records: u64,
-}
-
-/// What a finished job reports.
-#[derive(Debug, Clone)]
-pub struct JobReport {
-    /// Job name.
-    pub name: String,
-    /// Wall time from the start of the tasks (after functions were loaded).
-    pub elapsed: Duration,
-    /// Records read by all sources.
-    pub records_in: u64,
-    /// Records written by sinks of main outputs.
-    pub records_out: u64,
-    /// Records written by dead-letter sinks.
-    pub dead_letters: u64,
-    /// Records written by late-data sinks.
-    pub late: u64,
-    /// Each sink.
-    pub sinks: Vec<SinkReport>,
-    /// Per broadcast operator: digest and size of each instance's broadcast state.
-    pub broadcast_states: BTreeMap<String, Vec<(u64, usize)>>,
-}
-
-impl std::fmt::Display for JobReport {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let secs = self.elapsed.as_secs_f64();
-        writeln!(f, "job `{}` finished in {secs:.2}s", self.name)?;
-        let rate = if secs > 0.0 {
-            self.records_in as f64 / secs
-        } else {
-            0.0
-        };
-        writeln!(f, "  records in:   {} ({rate:.0}/s)", self.records_in)?;
-        writeln!(f, "  records out:  {}", self.records_out)?;
-        writeln!(f, "  dead-letter:  {}", self.dead_letters)?;
-        if self.late > 0 || self.sinks.iter().any(|s| s.output == Output::Late) {
-            writeln!(f, "  late:         {}", self.late)?;
-        }
-        for s in &self.sinks {
-            writeln!(
-                f,
-                "  {} <- {}: {} records -> {}",
-                s.name, s.reads, s.records, s.target
-            )?;
-        }
-        for (op, states) in &self.broadcast_states {
-            let same = states.windows(2).all(|w| w[0].0 == w[1].0);
-            let entries = states.first().map_or(0, |s| s.1);
-            writeln!(
-                f,
-                "  broadcast state of {op}: {entries} entries, {} on {} instances",
-                if same { "identical" } else { "DIFFERENT" },
-                states.len()
-            )?;
-        }
-        Ok(())
-    }
-}
-
 /// A running job.
 pub struct JobHandle {
     cancel: Arc<AtomicBool>,
-    stop: Arc<AtomicBool>,
+    stop: Arc<StopSignal>,
     done: std::thread::JoinHandle<Result<JobReport, JobError>>,
 }
 
 impl JobHandle {
-    /// Asks the job to stop as if its inputs had ended: everything read so far flows to
-    /// the sinks, windows fire, outputs are committed.
+    /// Stops the job: sources stop reading, what was read flows to the sinks and is
+    /// committed; windows that have not ended are not fired (the report counts them).
     pub fn stop(&self) {
-        self.stop.store(true, Ordering::Relaxed);
+        self.stop.stop();
+    }
+
+    /// Stops the job as if its inputs had ended: what was read flows to the sinks, the
+    /// watermark goes to the end of time and every window fires.
+    pub fn drain(&self) {
+        self.stop.drain();
     }
 
     /// Cancels the job: tasks stop where they are, and outputs are not committed.
@@ -169,7 +113,7 @@ impl JobHandle {
     /// A function that stops the job (for signal handlers).
     pub fn stopper(&self) -> impl Fn() + Send + 'static {
         let stop = self.stop.clone();
-        move || stop.store(true, Ordering::Relaxed)
+        move || stop.stop()
     }
 
     /// A function that cancels the job (for signal handlers).
@@ -200,7 +144,7 @@ pub fn run(job: Job, options: RunOptions) -> Result<JobReport, JobError> {
 /// read if a function cannot be loaded or started.
 pub fn start(job: Job, options: RunOptions) -> Result<JobHandle, JobError> {
     let cancel = Arc::new(AtomicBool::new(false));
-    let stop = Arc::new(AtomicBool::new(false));
+    let stop = Arc::new(StopSignal::default());
     let metrics = Arc::new(Metrics::default());
     let mut setup = Setup::new(
         &job,
@@ -211,11 +155,9 @@ pub fn start(job: Job, options: RunOptions) -> Result<JobHandle, JobError> {
     )?;
     let tasks = setup.tasks()?;
     let state_dir = setup.state_dir.take();
+    let lock = setup.lock.take();
     let keep_state = options.keep_state;
     let backend = setup.backend.take();
-    let sinks = sink_targets(&job);
-    let name = job.name.clone();
-    let operator_names: Vec<String> = job.nodes.iter().map(|n| n.name.clone()).collect();
     let broadcast_ops: Vec<usize> = job
         .nodes
         .iter()
@@ -223,12 +165,7 @@ pub fn start(job: Job, options: RunOptions) -> Result<JobHandle, JobError> {
         .filter(|(_, n)| matches!(&n.kind, NodeKind::Operator(o) if matches!(o.kind, OperatorKind::Broadcast { .. })))
         .map(|(i, _)| i)
         .collect();
-    let sources: Vec<String> = job
-        .nodes
-        .iter()
-        .filter(|n| matches!(n.kind, NodeKind::Source { .. }))
-        .map(|n| n.name.clone())
-        .collect();
+    let name = job.name.clone();
     let supervisor_cancel = cancel.clone();
     let done = std::thread::Builder::new()
         .name(format!("weir-{name}"))
@@ -241,31 +178,8 @@ pub fn start(job: Job, options: RunOptions) -> Result<JobHandle, JobError> {
             {
                 let _ = std::fs::remove_dir_all(dir);
             }
+            drop(lock);
             let reports = reports?;
-            let records_in = sources
-                .iter()
-                .map(|s| metrics.node(s).records_in.get())
-                .sum();
-            let sinks: Vec<SinkReport> = sinks
-                .into_iter()
-                .map(|(name, reads, output, target)| {
-                    let records = metrics.node(&name).records_in.get();
-                    SinkReport {
-                        name,
-                        reads,
-                        output,
-                        target,
-                        records,
-                    }
-                })
-                .collect();
-            let total = |o: Output| {
-                sinks
-                    .iter()
-                    .filter(|s| s.output == o)
-                    .map(|s| s.records)
-                    .sum()
-            };
             let mut broadcast_states = BTreeMap::new();
             for op in broadcast_ops {
                 let states: Vec<(u64, usize)> = reports
@@ -273,18 +187,14 @@ pub fn start(job: Job, options: RunOptions) -> Result<JobHandle, JobError> {
                     .filter(|(n, _)| *n == op)
                     .filter_map(|(_, r)| r.broadcast_state)
                     .collect();
-                broadcast_states.insert(operator_names[op].clone(), states);
+                broadcast_states.insert(job.nodes[op].name.clone(), states);
             }
-            Ok(JobReport {
-                name,
-                elapsed: started.elapsed(),
-                records_in,
-                records_out: total(Output::Main),
-                dead_letters: total(Output::DeadLetter),
-                late: total(Output::Late),
-                sinks,
+            Ok(JobReport::new(
+                &job,
+                &metrics,
+                started.elapsed(),
                 broadcast_states,
-            })
+            ))
         })
         .map_err(|e| JobError::Failed(e.into()))?;
     Ok(JobHandle { cancel, stop, done })
@@ -350,22 +260,62 @@ fn root_error(e: anyhow::Error) -> JobError {
     JobError::Failed(e)
 }
 
-fn sink_targets(job: &Job) -> Vec<(String, String, Output, String)> {
-    job.nodes
-        .iter()
-        .filter_map(|n| match &n.kind {
-            NodeKind::Sink { kind, input } => Some((
-                n.name.clone(),
-                input.to_string(),
-                input.output,
-                match kind {
-                    SinkKind::File { path } => path.display().to_string(),
-                    SinkKind::Stdout => "stdout".to_owned(),
-                },
-            )),
-            _ => None,
-        })
-        .collect()
+/// Loads, compiles and checks (against its world) the function of operator `n`.
+fn prepare(
+    wasm: &mut Option<WasmFunctions>,
+    options: &RunOptions,
+    n: &Node,
+    o: &OperatorNode,
+) -> Result<PreparedFn> {
+    let mut files = Vec::new();
+    for (name, path) in &o.files {
+        let data = std::fs::read(path).with_context(|| {
+            format!(
+                "operator `{}`: reading file `{name}` ({})",
+                n.name,
+                path.display()
+            )
+        })?;
+        files.push((name.clone(), data));
+    }
+    let init = InitContext {
+        operator: n.name.clone(),
+        config: o.config_json.clone(),
+        files,
+        subtask: 0,
+        parallelism: n.parallelism,
+    };
+    let path = match &o.component {
+        ComponentRef::Native(name) => return Ok(PreparedFn::Native(name.clone(), init)),
+        ComponentRef::Wasm(p) => p.clone(),
+    };
+    if wasm.is_none() {
+        *wasm = Some(WasmFunctions::new(options.cache_dir.clone())?);
+    }
+    let wasm = wasm.as_ref().expect("just made");
+    Ok(match o.kind {
+        OperatorKind::Map => PreparedFn::Map(wasm.prepare(&n.name, &path, o.limits, init)?),
+        OperatorKind::Window { .. } => {
+            PreparedFn::Window(wasm.prepare(&n.name, &path, o.limits, init)?)
+        }
+        OperatorKind::Broadcast { .. } => {
+            PreparedFn::Broadcast(wasm.prepare(&n.name, &path, o.limits, init)?)
+        }
+    })
+}
+
+/// Loads, compiles and checks every function of `job` against its world, as a run
+/// would, without running anything (what `weir validate` does after the manifest).
+pub fn check_functions(job: &Job, options: &RunOptions) -> Result<(), JobError> {
+    let mut wasm = None;
+    for n in &job.nodes {
+        if let NodeKind::Operator(o) = &n.kind
+            && let ComponentRef::Wasm(_) = o.component
+        {
+            prepare(&mut wasm, options, n, o)?;
+        }
+    }
+    Ok(())
 }
 
 /// Everything needed to build the tasks of a job.
@@ -375,11 +325,12 @@ struct Setup<'a> {
     plan: Plan,
     metrics: Arc<Metrics>,
     cancel: Arc<AtomicBool>,
-    stop: Arc<AtomicBool>,
+    stop: Arc<StopSignal>,
     wasm: Option<WasmFunctions>,
     backend: Option<Arc<dyn StateBackend>>,
     registry: Option<Arc<StateRegistry>>,
     state_dir: Option<PathBuf>,
+    lock: Option<StateDir>,
     prepared: HashMap<usize, PreparedFn>,
 }
 
@@ -397,7 +348,7 @@ impl<'a> Setup<'a> {
         options: &'a RunOptions,
         metrics: Arc<Metrics>,
         cancel: Arc<AtomicBool>,
-        stop: Arc<AtomicBool>,
+        stop: Arc<StopSignal>,
     ) -> Result<Self> {
         let mut s = Self {
             job,
@@ -410,20 +361,25 @@ impl<'a> Setup<'a> {
             backend: None,
             registry: None,
             state_dir: None,
+            lock: None,
             prepared: HashMap::new(),
         };
+        let lock = StateDir::lock(&job.state_dir)?;
         let keyed = job
             .nodes
             .iter()
             .any(|n| matches!(&n.kind, NodeKind::Operator(o) if o.key_by.is_some()));
         if keyed {
-            let dir = job.state_dir.join("rocksdb");
-            prepare_state_dir(&dir)?;
-            let backend = open_backend(job.state_backend, &dir)?;
+            let dir = lock.fresh_work()?.join("rocksdb");
+            let mut backend = open_backend(job.state_backend, &dir)?;
+            if let Some(wrap) = &options.backend_wrapper {
+                backend = wrap(backend);
+            }
             s.registry = Some(Arc::new(StateRegistry::new(backend.clone())));
             s.backend = Some(backend);
-            s.state_dir = Some(dir);
+            s.state_dir = Some(lock.work());
         }
+        s.lock = Some(lock);
         for (i, n) in job.nodes.iter().enumerate() {
             if let NodeKind::Operator(o) = &n.kind {
                 let p = s.prepare(n, o)?;
@@ -434,50 +390,17 @@ impl<'a> Setup<'a> {
     }
 
     fn prepare(&mut self, n: &Node, o: &OperatorNode) -> Result<PreparedFn> {
-        let mut files = Vec::new();
-        for (name, path) in &o.files {
-            let data = std::fs::read(path).with_context(|| {
-                format!(
-                    "operator `{}`: reading file `{name}` ({})",
-                    n.name,
-                    path.display()
-                )
-            })?;
-            files.push((name.clone(), data));
-        }
-        let init = InitContext {
-            operator: n.name.clone(),
-            config: o.config_json.clone(),
-            files,
-            subtask: 0,
-            parallelism: n.parallelism,
-        };
-        let path = match &o.component {
-            ComponentRef::Native(name) => return Ok(PreparedFn::Native(name.clone(), init)),
-            ComponentRef::Wasm(p) => p.clone(),
-        };
-        if self.wasm.is_none() {
-            self.wasm = Some(WasmFunctions::new(self.options.cache_dir.clone())?);
-        }
-        let wasm = self.wasm.as_ref().expect("just made");
-        Ok(match o.kind {
-            OperatorKind::Map => PreparedFn::Map(wasm.prepare(&n.name, &path, o.limits, init)?),
-            OperatorKind::Window { .. } => {
-                PreparedFn::Window(wasm.prepare(&n.name, &path, o.limits, init)?)
-            }
-            OperatorKind::Broadcast { .. } => {
-                PreparedFn::Broadcast(wasm.prepare(&n.name, &path, o.limits, init)?)
-            }
-        })
+        prepare(&mut self.wasm, self.options, n, o)
     }
 
-    fn keyed_state(&self, o: &OperatorNode) -> Option<KeyedState> {
+    fn keyed_state(&self, o: &OperatorNode, sub: u32, parallelism: u32) -> Option<KeyedState> {
         o.key_by.as_ref()?;
         Some(KeyedState::new(
             self.backend.clone()?,
             self.registry.clone()?,
             &o.uid,
             self.job.max_parallelism,
+            crate::state::key_groups_of(sub, parallelism, self.job.max_parallelism),
         ))
     }
 
@@ -623,7 +546,7 @@ impl<'a> Setup<'a> {
             } => Ok(Box::new(StdoutSink::new(metrics))),
             NodeKind::Source { .. } => bail!("a source is not an operator"),
             NodeKind::Operator(o) => {
-                let keyed = self.keyed_state(o);
+                let keyed = self.keyed_state(o, sub, n.parallelism);
                 let natives = &self.options.natives;
                 match (&o.kind, &self.prepared[&node]) {
                     (OperatorKind::Map, p) => {
@@ -710,22 +633,4 @@ fn subtask_init(init: &InitContext, sub: u32) -> InitContext {
     let mut i = init.clone();
     i.subtask = sub;
     i
-}
-
-/// Readies the RocksDB folder of a run: state is not restored across runs (yet), so a
-/// database left by an earlier run is removed — but nothing that is not one.
-fn prepare_state_dir(dir: &Path) -> Result<()> {
-    if dir.exists() {
-        let looks_like_rocksdb =
-            dir.join("CURRENT").is_file() || std::fs::read_dir(dir)?.next().is_none();
-        if !looks_like_rocksdb {
-            bail!(
-                "{} exists and is not a weir state folder; choose another job.state_dir",
-                dir.display()
-            );
-        }
-        std::fs::remove_dir_all(dir).with_context(|| format!("clearing {}", dir.display()))?;
-    }
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    Ok(())
 }

@@ -60,8 +60,11 @@ pub enum Message {
     Idle,
     /// The sender has read everything its input held when the job started.
     CaughtUp,
-    /// The sender is done.
+    /// The sender is done: its input ended.
     End,
+    /// The sender is done: the job was stopped before the end of its input. Unlike
+    /// [`End`](Message::End) its watermark stays where it was.
+    Stopped,
 }
 
 /// A message and the upstream instance that sent it.

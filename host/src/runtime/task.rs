@@ -12,9 +12,10 @@ use super::chain::Chain;
 use super::clock::Clock;
 use super::exchange::Cancelled;
 use super::message::{Data, Envelope, Message};
+use super::stop::StopSignal;
 use super::watermarks::{Change, WatermarkTracker};
 use crate::connector::{FileSource, SourceEvent};
-use crate::operator::{Input, OperatorReport};
+use crate::operator::{Finish, Input, OperatorReport};
 
 /// How often operators hear about processing time.
 const TICK: Duration = Duration::from_millis(20);
@@ -43,8 +44,8 @@ pub struct TaskInstance {
     pub clock: Arc<dyn Clock>,
     /// Set when the job is cancelled: stop now.
     pub cancel: Arc<AtomicBool>,
-    /// Set when the job is asked to stop: sources end as if their input ended.
-    pub stop: Arc<AtomicBool>,
+    /// Set when the job is asked to stop or drain.
+    pub stop: Arc<StopSignal>,
     /// Read the broadcast input until it has caught up before the main input.
     pub bootstrap: bool,
 }
@@ -77,9 +78,11 @@ impl TaskInstance {
     fn run_source(&mut self) -> Result<()> {
         let mut src = self.source.take().expect("a source task");
         let mut last_tick = Instant::now();
+        let mut how = Finish::Drained;
         loop {
             self.cancelled()?;
-            if self.stop.load(Ordering::Relaxed) {
+            if let Some(h) = self.stop.requested() {
+                how = h;
                 break;
             }
             match src.next_event()? {
@@ -102,7 +105,7 @@ impl TaskInstance {
                 self.chain.processing_time(self.clock.now_ms())?;
             }
         }
-        self.chain.finish()
+        self.chain.finish(how)
     }
 
     fn run_ports(&mut self) -> Result<()> {
@@ -177,10 +180,15 @@ impl TaskInstance {
                     Change::None => {}
                 },
                 Message::CaughtUp => caught_up[sender] = true,
-                Message::End => {
+                Message::End | Message::Stopped => {
                     caught_up[sender] = true;
                     ended[sender] = true;
-                    if let Change::Advanced(x) = tracker.ended(sender) {
+                    let change = if matches!(env.message, Message::Stopped) {
+                        tracker.stopped(sender)
+                    } else {
+                        tracker.ended(sender)
+                    };
+                    if let Change::Advanced(x) = change {
                         self.chain.watermark(x)?;
                     }
                     done = tracker.all_ended();
@@ -205,6 +213,10 @@ impl TaskInstance {
                 self.chain.processing_time(self.clock.now_ms())?;
             }
         }
-        self.chain.finish()
+        self.chain.finish(if tracker.any_stopped() {
+            Finish::Stopped
+        } else {
+            Finish::Drained
+        })
     }
 }

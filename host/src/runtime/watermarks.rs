@@ -13,6 +13,7 @@ struct SenderState {
     watermark: i64,
     idle: bool,
     ended: bool,
+    stopped: bool,
 }
 
 /// What a change of sender state means for the input.
@@ -35,6 +36,7 @@ impl WatermarkTracker {
                     watermark: i64::MIN,
                     idle: false,
                     ended: false,
+                    stopped: false,
                 };
                 senders
             ],
@@ -80,18 +82,32 @@ impl WatermarkTracker {
     pub fn ended(&mut self, from: usize) -> Change {
         let s = &mut self.senders[from];
         s.ended = true;
-        if self.all_ended() {
+        if self.all_ended() && !self.any_stopped() {
             // Everything upstream is done: every window may fire.
             return self.advance(i64::MAX);
         }
         self.recompute()
     }
 
+    /// A sender stopped before the end of its input: it sends nothing more, and its
+    /// watermark stays where it was (the windows it holds back do not fire).
+    pub fn stopped(&mut self, from: usize) -> Change {
+        let s = &mut self.senders[from];
+        s.ended = true;
+        s.stopped = true;
+        self.recompute()
+    }
+
+    /// Whether a sender stopped before the end of its input.
+    pub fn any_stopped(&self) -> bool {
+        self.senders.iter().any(|s| s.stopped)
+    }
+
     fn recompute(&mut self) -> Change {
         let min = self
             .senders
             .iter()
-            .filter(|s| !s.idle && !s.ended)
+            .filter(|s| (!s.idle && !s.ended) || s.stopped)
             .map(|s| s.watermark)
             .min();
         match min {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use anyhow::Result;
 
 use super::backend::StateBackend;
-use super::key_group::key_group;
+use super::key_group::{KeyGroupRange, key_group};
 use super::registry::StateRegistry;
 
 /// What a state holds.
@@ -33,29 +33,61 @@ pub struct StateDef {
     pub ttl_ms: Option<u64>,
 }
 
-/// The keyed state of one operator (shared by its parallel instances).
+/// The keyed state of one parallel instance of an operator: the key groups it owns.
 #[derive(Clone)]
 pub struct KeyedState {
     backend: Arc<dyn StateBackend>,
     registry: Arc<StateRegistry>,
     uid: String,
     max_parallelism: u32,
+    groups: KeyGroupRange,
 }
 
 impl KeyedState {
-    /// The state of operator `uid`.
+    /// The state of operator `uid` in the key groups `groups`.
     pub fn new(
         backend: Arc<dyn StateBackend>,
         registry: Arc<StateRegistry>,
         uid: &str,
         max_parallelism: u32,
+        groups: KeyGroupRange,
     ) -> Self {
         Self {
             backend,
             registry,
             uid: uid.to_owned(),
             max_parallelism,
+            groups,
         }
+    }
+
+    /// The key groups this instance owns.
+    pub fn groups(&self) -> KeyGroupRange {
+        self.groups
+    }
+
+    /// Every entry of state `def` in this instance's key groups, page by page: `visit`
+    /// gets each stored key and value.
+    pub fn for_each(
+        &self,
+        def: &StateDef,
+        mut visit: impl FnMut(&[u8], &[u8]) -> Result<()>,
+    ) -> Result<()> {
+        for g in self.groups.start..=self.groups.end {
+            let prefix = super::StateKeyPrefix::group_prefix(def.id, g);
+            let mut after: Option<Vec<u8>> = None;
+            loop {
+                let page = self.backend.scan(&prefix, after.as_deref(), 4096)?;
+                for (k, v) in &page {
+                    visit(k, v)?;
+                }
+                match page.last() {
+                    Some((k, _)) if page.len() == 4096 => after = Some(k.clone()),
+                    _ => break,
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The backend.

@@ -1,6 +1,52 @@
 //! Assigning elements to tumbling, sliding and session windows, as Flink does.
+//!
+//! Timestamps are bounded to [`MIN_TIMESTAMP`, `MAX_TIMESTAMP`] (±2^61 ms, about ±73
+//! million years) and durations to 100 years, so window bounds, firing times and
+//! lateness never overflow; the window operator sends an element outside that range to
+//! its error policy instead of placing it.
 
-use crate::manifest::WindowKind;
+/// The latest event timestamp windows accept: 2^61 ms.
+pub const MAX_TIMESTAMP: i64 = 1 << 61;
+/// The earliest event timestamp windows accept.
+pub const MIN_TIMESTAMP: i64 = -(1 << 61);
+
+/// Whether windows can place an element at `t`.
+pub fn in_range(t: i64) -> bool {
+    (MIN_TIMESTAMP..=MAX_TIMESTAMP).contains(&t)
+}
+
+/// Window assigners.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WindowKind {
+    /// Fixed, non-overlapping windows.
+    Tumbling {
+        /// Length.
+        size_ms: i64,
+        /// Boundary shift from the epoch.
+        offset_ms: i64,
+    },
+    /// Fixed windows every `slide`.
+    Sliding {
+        /// Length.
+        size_ms: i64,
+        /// Step.
+        slide_ms: i64,
+        /// Boundary shift from the epoch.
+        offset_ms: i64,
+    },
+    /// Windows that close after a gap of inactivity, merging as elements bridge them.
+    Session {
+        /// Inactivity gap.
+        gap_ms: i64,
+    },
+    /// Windows of a number of elements per key.
+    Count {
+        /// Elements per window.
+        size: u64,
+        /// Elements between window starts (= size for tumbling count windows).
+        slide: u64,
+    },
+}
 
 /// A time window, `start` inclusive, `end` exclusive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -28,7 +74,7 @@ impl Window {
 
 /// The last instant in a window: it fires when the watermark reaches this.
 pub fn max_timestamp(w: &Window) -> i64 {
-    w.end - 1
+    w.end.saturating_sub(1)
 }
 
 /// Whether a window can no longer take elements: its last instant plus the allowed
@@ -37,8 +83,12 @@ pub fn is_late(w: &Window, allowed_lateness: i64, watermark: i64) -> bool {
     max_timestamp(w).saturating_add(allowed_lateness) <= watermark
 }
 
+/// The start of the window of length `size` (shifted by `offset`) holding `t`. Computed
+/// wide, so it is right for every `i64` (and saturates where a start would not fit).
 fn start_of(t: i64, offset: i64, size: i64) -> i64 {
-    t - (t - offset + size).rem_euclid(size)
+    let (t, offset, size) = (i128::from(t), i128::from(offset), i128::from(size));
+    let start = t - (t - offset).rem_euclid(size);
+    start.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
 }
 
 /// The windows an element at time `t` belongs to (for sessions: its own proposed window,
@@ -50,7 +100,7 @@ pub fn assign(kind: &WindowKind, t: i64, out: &mut Vec<Window>) {
             let start = start_of(t, offset_ms, size_ms);
             out.push(Window {
                 start,
-                end: start + size_ms,
+                end: start.saturating_add(size_ms),
             });
         }
         WindowKind::Sliding {
@@ -60,17 +110,21 @@ pub fn assign(kind: &WindowKind, t: i64, out: &mut Vec<Window>) {
         } => {
             let last = start_of(t, offset_ms, slide_ms);
             let mut start = last;
-            while start > t - size_ms {
+            let earliest = t.saturating_sub(size_ms);
+            while start > earliest {
                 out.push(Window {
                     start,
-                    end: start + size_ms,
+                    end: start.saturating_add(size_ms),
                 });
-                start -= slide_ms;
+                match start.checked_sub(slide_ms) {
+                    Some(s) => start = s,
+                    None => break,
+                }
             }
         }
         WindowKind::Session { gap_ms } => out.push(Window {
             start: t,
-            end: t + gap_ms,
+            end: t.saturating_add(gap_ms),
         }),
         WindowKind::Count { .. } => {}
     }
@@ -125,6 +179,48 @@ mod tests {
             Vec::<(i64, i64)>::new(),
             "between windows when slide > size"
         );
+    }
+
+    #[test]
+    fn windows_at_both_ends_of_the_timestamp_range_hold_their_element() {
+        let kinds = [
+            WindowKind::Tumbling {
+                size_ms: 10_000,
+                offset_ms: 3,
+            },
+            WindowKind::Sliding {
+                size_ms: 10_000,
+                slide_ms: 3_000,
+                offset_ms: 7,
+            },
+            WindowKind::Session { gap_ms: 5_000 },
+        ];
+        for k in kinds {
+            for t in [
+                MIN_TIMESTAMP,
+                MIN_TIMESTAMP + 1,
+                -1,
+                0,
+                MAX_TIMESTAMP - 1,
+                MAX_TIMESTAMP,
+            ] {
+                let mut v = Vec::new();
+                assign(&k, t, &mut v);
+                assert!(!v.is_empty(), "{k:?} at {t}");
+                for w in v {
+                    assert!(w.start <= t && t < w.end, "{k:?} at {t}: {w:?}");
+                    assert!(max_timestamp(&w) >= t);
+                    assert!(!is_late(&w, 0, t - 1));
+                }
+            }
+        }
+        // Past the range nothing wraps: windows still hold their element or saturate.
+        let mut v = Vec::new();
+        assign(&kinds[0], i64::MAX, &mut v);
+        assert!(v[0].start <= v[0].end);
+        assign(&kinds[1], i64::MIN, &mut v);
+        assert!(v.iter().all(|w| w.start <= w.end));
+        assert!(in_range(MAX_TIMESTAMP) && !in_range(i64::MAX) && !in_range(i64::MIN));
     }
 
     #[test]

@@ -5,6 +5,8 @@ mod assign;
 mod sessions;
 mod timers;
 
-pub use assign::{Window, assign, is_late, max_timestamp};
+pub use assign::{
+    MAX_TIMESTAMP, MIN_TIMESTAMP, Window, WindowKind, assign, in_range, is_late, max_timestamp,
+};
 pub use sessions::{Merge, merge_session};
 pub use timers::{Timer, TimerKind, Timers};

@@ -73,6 +73,11 @@ impl Timers {
         out
     }
 
+    /// Number of pending timers of one kind.
+    pub fn count(&self, kind: TimerKind) -> usize {
+        self.queue.iter().filter(|t| t.kind == kind).count()
+    }
+
     /// Number of pending timers.
     pub fn len(&self) -> usize {
         self.queue.len()

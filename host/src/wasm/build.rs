@@ -38,23 +38,15 @@ pub fn build_crate(dir: &Path) -> Result<PathBuf> {
     }
     let manifest = std::fs::canonicalize(dir.join("Cargo.toml"))?;
     let mut wasm = None;
-    for line in String::from_utf8_lossy(&output.stdout).lines() {
-        let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else {
+    for msg in cargo_metadata::Message::parse_stream(output.stdout.as_slice()) {
+        let Ok(cargo_metadata::Message::CompilerArtifact(a)) = msg else {
             continue;
         };
-        if msg["reason"] != "compiler-artifact" {
+        if a.manifest_path.as_std_path() != manifest {
             continue;
         }
-        let Some(m) = msg["manifest_path"].as_str() else {
-            continue;
-        };
-        if Path::new(m) != manifest {
-            continue;
-        }
-        for f in msg["filenames"].as_array().into_iter().flatten() {
-            if let Some(f) = f.as_str().filter(|f| f.ends_with(".wasm")) {
-                wasm = Some(PathBuf::from(f));
-            }
+        if let Some(f) = a.filenames.iter().find(|f| f.extension() == Some("wasm")) {
+            wasm = Some(f.clone().into_std_path_buf());
         }
     }
     wasm.with_context(|| {

@@ -75,7 +75,8 @@ impl ComponentLoader {
             path.to_owned()
         };
         let bytes = std::fs::read(&wasm).with_context(|| format!("reading {}", wasm.display()))?;
-        let hash = hex(&Sha256::digest(&bytes));
+        check_header(&bytes).with_context(|| format!("{} cannot be loaded", wasm.display()))?;
+        let hash = hex::encode(Sha256::digest(&bytes));
         if let Some(c) = self.loaded.lock().expect("loader lock").get(&hash) {
             return Ok(c.clone());
         }
@@ -147,12 +148,41 @@ fn store(component: &Component, file: &Path) -> Result<()> {
     Ok(())
 }
 
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
+/// Tells a component from a core module and from what is not Wasm at all, before the
+/// parser's less helpful message.
+fn check_header(bytes: &[u8]) -> Result<()> {
+    match bytes.get(..8) {
+        Some([0, b'a', b's', b'm', 1, 0, 0, 0]) => anyhow::bail!(
+            "it is a core Wasm module, not a component: build the function for `wasm32-wasip2` (or wrap the module with `wasm-tools component new`)"
+        ),
+        Some([0, b'a', b's', b'm', _, _, 1, 0]) => Ok(()),
+        Some([0, b'a', b's', b'm', ..]) => anyhow::bail!("it is Wasm of an unknown version"),
+        _ if bytes.is_empty() => anyhow::bail!("it is empty"),
+        _ => anyhow::bail!("it is not Wasm (it does not start with the `\\0asm` magic bytes)"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_header;
+
+    #[test]
+    fn headers_tell_components_modules_and_other_files_apart() {
+        let component = [0, b'a', b's', b'm', 0x0d, 0, 1, 0, 9];
+        assert!(check_header(&component).is_ok());
+        let module = [0, b'a', b's', b'm', 1, 0, 0, 0];
+        assert!(
+            check_header(&module)
+                .unwrap_err()
+                .to_string()
+                .contains("core Wasm module")
+        );
+        assert!(
+            check_header(b"hello world")
+                .unwrap_err()
+                .to_string()
+                .contains("not Wasm")
+        );
+        assert!(check_header(b"").unwrap_err().to_string().contains("empty"));
+    }
 }

@@ -22,12 +22,19 @@ pub enum Failure {
     /// The function returned something the host cannot use.
     #[error("the function returned malformed output: {0}")]
     Malformed(String),
-    /// The host itself failed (for instance writing state).
+    /// The host itself failed (for instance reading or writing state). Not the
+    /// function's fault nor the record's: the task fails (and restarts, with
+    /// checkpoints), nothing goes to the dead-letter output.
     #[error("the host failed: {0}")]
     Host(String),
 }
 
 impl Failure {
+    /// Whether this is a failure of the host, not of the function on a record.
+    pub fn is_host(&self) -> bool {
+        matches!(self, Self::Host(_))
+    }
+
     /// Whether the instance is unusable afterwards (a new one must be made).
     pub fn poisons(&self) -> bool {
         matches!(
@@ -55,13 +62,16 @@ pub fn bytes(n: u64) -> String {
 
 /// Classifies an error from a call, consulting what the store saw.
 pub(crate) fn classify(err: wasmtime::Error, data: &StoreData, deadline_ms: u64) -> Failure {
+    if let Some(e) = data.keyed.host_error() {
+        return Failure::Host(e);
+    }
     if data.limiter.hit() {
         return Failure::MemoryLimit(data.limiter.cap());
     }
     if matches!(err.downcast_ref::<Trap>(), Some(Trap::Interrupt)) {
         return Failure::Deadline(deadline_ms);
     }
-    let mut message = match &data.log.last_panic {
+    let mut message = match &data.log.log.last_panic() {
         Some(p) => format!("panicked: {p}"),
         None => err
             .downcast_ref::<Trap>()
@@ -73,7 +83,10 @@ pub(crate) fn classify(err: wasmtime::Error, data: &StoreData, deadline_ms: u64)
             .frames()
             .iter()
             .take(8)
-            .map(|f| f.func_name().unwrap_or("<unnamed>").to_owned())
+            .map(|f| match f.func_name() {
+                Some(name) => format!("{:#}", rustc_demangle::demangle(name)),
+                None => "<unnamed>".to_owned(),
+            })
             .collect();
         if !frames.is_empty() {
             message.push_str(&format!(" (wasm backtrace: {})", frames.join(" <- ")));

@@ -57,6 +57,7 @@ impl MapInstance {
         now_ms: i64,
     ) -> Result<Output, Failure> {
         let r = self.call(
+            input.len(),
             |d| {
                 d.keyed.begin_call(keys, Vec::new(), now_ms);
                 d.broadcast.begin_call(false);
@@ -81,6 +82,7 @@ impl WindowInstance {
     ) -> Result<Output, Failure> {
         let scopes = scopes(keys, windows.iter().map(|w| w.window));
         let r = self.call(
+            elements.len().max(windows.len()),
             |d| {
                 d.keyed.begin_call(Some(keys), scopes, now_ms);
                 d.broadcast.begin_call(false);
@@ -99,6 +101,7 @@ impl WindowInstance {
         elements: &Batch,
     ) -> Result<FoldOutput, Failure> {
         let r = self.call(
+            elements.len(),
             |d| {
                 d.keyed.begin_call(None, Vec::new(), 0);
                 d.broadcast.begin_call(false);
@@ -130,6 +133,7 @@ impl WindowInstance {
     /// `merge`: combines accumulators of merging session windows.
     pub fn merge(&mut self, accumulators: &Values, groups: &[u32]) -> Result<Values, Failure> {
         let r = self.call(
+            groups.len(),
             |d| {
                 d.keyed.begin_call(None, Vec::new(), 0);
                 d.broadcast.begin_call(false);
@@ -176,6 +180,7 @@ impl BroadcastInstance {
         now_ms: i64,
     ) -> Result<Output, Failure> {
         let r = self.call(
+            input.len(),
             |d| {
                 d.keyed.begin_call(keys, Vec::new(), now_ms);
                 d.broadcast.begin_call(false);
@@ -188,6 +193,7 @@ impl BroadcastInstance {
     /// `process-broadcast`: broadcast input, broadcast state writable.
     pub fn process_broadcast(&mut self, input: &Batch, now_ms: i64) -> Result<Output, Failure> {
         let r = self.call(
+            input.len(),
             |d| {
                 d.keyed.begin_call(None, Vec::new(), now_ms);
                 d.broadcast.begin_call(true);

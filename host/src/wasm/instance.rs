@@ -175,13 +175,19 @@ impl<E: Exports> Prepared<E> {
 pub struct FunctionInstance<E: Exports> {
     prepared: Arc<Prepared<E>>,
     store: Store<StoreData>,
-    exports: E,
+    exports: Option<E>,
     subtask: u32,
     poisoned: bool,
+    reinstantiations: u64,
 }
+
+/// An instance that could not start: why, and the data (with its state) it was given.
+type FailedStart = Box<(Failure, StoreData)>;
 
 /// Time `init` may take, whatever the per-call deadline.
 const INIT_DEADLINE_MS: u64 = 30_000;
+/// Longest deadline of one call, however many records it has.
+const MAX_CALL_DEADLINE_MS: u64 = 600_000;
 
 impl<E: Exports> FunctionInstance<E> {
     /// Instantiates and initialises instance `subtask`; `keyed` is the operator's keyed
@@ -198,43 +204,73 @@ impl<E: Exports> FunctionInstance<E> {
             KeyedHost::new(keyed),
             BroadcastHost::default(),
         );
-        let (store, exports) = Self::start(&prepared, data, subtask)?;
+        let (store, exports) = Self::start(&prepared, data, subtask).map_err(|e| e.0)?;
         Ok(Self {
             prepared,
             store,
-            exports,
+            exports: Some(exports),
             subtask,
             poisoned: false,
+            reinstantiations: 0,
         })
     }
 
+    /// Instantiates and runs `init`; on failure gives the data (and so the state) back.
     fn start(
         prepared: &Prepared<E>,
         data: StoreData,
         subtask: u32,
-    ) -> Result<(Store<StoreData>, E), Failure> {
+    ) -> Result<(Store<StoreData>, E), FailedStart> {
         let mut store = Store::new(prepared.engine.engine(), data);
         store.limiter(|d| &mut d.limiter);
         store.epoch_deadline_trap();
         store.set_epoch_deadline(WasmEngine::deadline_ticks(INIT_DEADLINE_MS));
-        let host = |e: wasmtime::Error| Failure::Host(format!("{e:#}"));
-        let instance = prepared.pre.instantiate(&mut store).map_err(host)?;
-        let exports = E::load(&prepared.indices, &mut store, &instance).map_err(host)?;
+        let cap = store.data().limiter.cap();
+        let host = |e: wasmtime::Error, data: &StoreData| {
+            if data.limiter.hit() {
+                Failure::Init(format!(
+                    "the component needs more memory than its cap of {} to start ({e:#}): raise `limits.memory`",
+                    super::failure::bytes(cap)
+                ))
+            } else {
+                Failure::Host(format!("{e:#}"))
+            }
+        };
+        let instance = match prepared.pre.instantiate(&mut store) {
+            Ok(i) => i,
+            Err(e) => {
+                let f = host(e, store.data());
+                return Err(Box::new((f, store.into_data())));
+            }
+        };
+        let exports = match E::load(&prepared.indices, &mut store, &instance) {
+            Ok(x) => x,
+            Err(e) => {
+                let f = host(e, store.data());
+                return Err(Box::new((f, store.into_data())));
+            }
+        };
         let mut ctx = prepared.init.clone();
         ctx.subtask = subtask;
         store.data_mut().keyed.begin_init();
+        store.data().log.log.begin_call();
         let result = exports.init(&mut store, &ctx);
+        let host_error = store.data().keyed.host_error();
         store.data_mut().keyed.abort();
-        match result {
-            Ok(Ok(())) => Ok((store, exports)),
-            Ok(Err(message)) => Err(Failure::Init(message)),
-            Err(e) => Err(match classify(e, store.data(), INIT_DEADLINE_MS) {
+        store.data().log.log.flush();
+        let failure = match result {
+            _ if host_error.is_some() => Failure::Host(host_error.unwrap_or_default()),
+            Ok(Ok(())) => return Ok((store, exports)),
+            Ok(Err(message)) => Failure::Init(message),
+            Err(e) => match classify(e, store.data(), INIT_DEADLINE_MS) {
                 Failure::Deadline(_) => {
                     Failure::Init(format!("init ran past {INIT_DEADLINE_MS} ms"))
                 }
+                Failure::Host(h) => Failure::Host(h),
                 other => Failure::Init(other.to_string()),
-            }),
-        }
+            },
+        };
+        Err(Box::new((failure, store.into_data())))
     }
 
     /// Who this is.
@@ -242,7 +278,14 @@ impl<E: Exports> FunctionInstance<E> {
         &self.prepared.info
     }
 
-    /// Replaces a poisoned instance with a fresh one (keeping its state).
+    /// How many times a fresh instance replaced a poisoned one.
+    pub fn reinstantiations(&self) -> u64 {
+        self.reinstantiations
+    }
+
+    /// Replaces a poisoned instance with a fresh one, keeping its state. If the fresh
+    /// one cannot start, the state stays in place and the failure is the host's to
+    /// report (the function cannot run at all, whatever the record).
     fn renew(&mut self) -> Result<(), Failure> {
         let placeholder = StoreData::new(
             Arc::from(""),
@@ -254,37 +297,74 @@ impl<E: Exports> FunctionInstance<E> {
             &mut self.store,
             Store::new(self.prepared.engine.engine(), placeholder),
         );
-        let (store, exports) = Self::start(&self.prepared, old.into_data().renew(), self.subtask)?;
-        self.store = store;
-        self.exports = exports;
-        self.poisoned = false;
-        Ok(())
+        self.exports = None;
+        match Self::start(&self.prepared, old.into_data().renew(), self.subtask) {
+            Ok((store, exports)) => {
+                self.store = store;
+                self.exports = Some(exports);
+                self.poisoned = false;
+                self.reinstantiations += 1;
+                Ok(())
+            }
+            Err(e) => {
+                let (f, data) = *e;
+                self.store = Store::new(self.prepared.engine.engine(), data);
+                Err(Failure::Host(format!(
+                    "a fresh instance of {} could not start after a failed call: {f}",
+                    self.prepared.info
+                )))
+            }
+        }
     }
 
-    /// Calls the function: `setup` prepares the host side for the call, `f` makes it.
-    /// On failure the call's state writes are dropped and, if the instance is poisoned,
-    /// the next call starts a fresh one.
+    /// Calls the function on `records` records (the deadline is the per-record deadline
+    /// times that): `setup` prepares the host side for the call, `f` makes it. On failure
+    /// the call's state writes are dropped and, if the instance is poisoned, the next call
+    /// starts a fresh one. The call's log lines reach the job log if it succeeds, or if it
+    /// fails on a single record (a failed call of several is replayed in parts).
     pub fn call<R>(
         &mut self,
+        records: usize,
         setup: impl FnOnce(&mut StoreData),
         f: impl FnOnce(&E, &mut Store<StoreData>) -> wasmtime::Result<R>,
     ) -> Result<R, Failure> {
         if self.poisoned {
             self.renew()?;
         }
-        let deadline = self.prepared.info.limits.deadline_ms;
+        let deadline = self
+            .prepared
+            .info
+            .limits
+            .deadline_ms
+            .saturating_mul(records.max(1) as u64)
+            .min(MAX_CALL_DEADLINE_MS);
         {
             let data = self.store.data_mut();
             data.limiter.reset();
-            data.log.last_panic = None;
+            data.log.log.begin_call();
             setup(data);
         }
         self.store
             .set_epoch_deadline(WasmEngine::deadline_ticks(deadline));
-        match f(&self.exports, &mut self.store) {
-            Ok(r) => Ok(r),
-            Err(e) => {
+        let exports = self.exports.as_ref().expect("a live instance has exports");
+        let result = f(exports, &mut self.store);
+        let host_error = self.store.data().keyed.host_error();
+        match (result, host_error) {
+            (Ok(r), None) => {
+                self.store.data().log.log.flush();
+                Ok(r)
+            }
+            (Ok(_), Some(h)) => {
+                self.abort();
+                Err(Failure::Host(h))
+            }
+            (Err(e), _) => {
                 let failure = classify(e, self.store.data(), deadline);
+                if records <= 1 || failure.is_host() {
+                    self.store.data().log.log.flush();
+                } else {
+                    self.store.data().log.log.discard();
+                }
                 self.abort();
                 Err(failure)
             }

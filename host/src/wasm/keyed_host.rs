@@ -39,6 +39,9 @@ pub struct KeyedHost {
     windows: Vec<(u32, TimeWindow)>,
     overlay: Overlay,
     now_ms: i64,
+    /// A failure of the backend during the call: the call fails as the host's failure,
+    /// whatever the function made of the error it received.
+    host_error: std::cell::RefCell<Option<String>>,
 }
 
 impl KeyedHost {
@@ -53,6 +56,7 @@ impl KeyedHost {
             windows: Vec::new(),
             overlay: Overlay::default(),
             now_ms: 0,
+            host_error: Default::default(),
         }
     }
 
@@ -70,6 +74,7 @@ impl KeyedHost {
         now_ms: i64,
     ) {
         self.phase = Phase::Call;
+        self.host_error.replace(None);
         self.now_ms = now_ms;
         self.windows = windows;
         self.keys.clear();
@@ -77,6 +82,11 @@ impl KeyedHost {
             self.keys
                 .extend((0..t.len()).map(|i| (t.key(i).to_vec(), state.group(t.key(i)))));
         }
+    }
+
+    /// The backend failure of the call in progress (or of `init`), if any.
+    pub fn host_error(&self) -> Option<String> {
+        self.host_error.borrow().clone()
     }
 
     /// The call succeeded: its writes go to the backend.
@@ -95,6 +105,7 @@ impl KeyedHost {
     pub fn abort(&mut self) {
         self.phase = Phase::Idle;
         self.overlay = Overlay::default();
+        self.host_error.replace(None);
     }
 
     fn state(&self) -> Result<&KeyedState, StateError> {
@@ -133,8 +144,10 @@ impl KeyedHost {
         Ok(StateKeyPrefix::new(def.id, *group, key, ns))
     }
 
-    fn backend_err(e: anyhow::Error) -> StateError {
-        StateError::Backend(format!("{e:#}"))
+    fn backend_err(&self, e: anyhow::Error) -> StateError {
+        let message = format!("{e:#}");
+        self.host_error.replace(Some(message.clone()));
+        StateError::Backend(message)
     }
 
     fn too_many(n: usize) -> Result<(), StateError> {
@@ -186,7 +199,7 @@ impl keyed_state::Host for KeyedHost {
         let def = self
             .state()?
             .define(&spec.name, kind, spec.ttl_ms)
-            .map_err(Self::backend_err)?;
+            .map_err(|e| self.backend_err(e))?;
         let id = self.defs.len() as u32;
         self.defs.push(def);
         self.by_name.insert(spec.name, id);
@@ -203,7 +216,7 @@ impl keyed_state::Host for KeyedHost {
         let found = self
             .overlay
             .get_values(self.state()?.backend(), &keys)
-            .map_err(Self::backend_err)?;
+            .map_err(|e| self.backend_err(e))?;
         self.values(def, found.iter().map(Option::as_deref))
     }
 
@@ -213,7 +226,7 @@ impl keyed_state::Host for KeyedHost {
         let elements = self
             .overlay
             .get_list(self.state()?.backend(), &key.0)
-            .map_err(Self::backend_err)?;
+            .map_err(|e| self.backend_err(e))?;
         Self::too_many(elements.len())?;
         let live: Vec<&[u8]> = elements
             .iter()
@@ -242,7 +255,7 @@ impl keyed_state::Host for KeyedHost {
         let found = self
             .overlay
             .get_entries(self.state()?.backend(), &keys)
-            .map_err(Self::backend_err)?;
+            .map_err(|e| self.backend_err(e))?;
         self.values(def, found.iter().map(Option::as_deref))
     }
 
@@ -260,7 +273,7 @@ impl keyed_state::Host for KeyedHost {
         let (page, more) = self
             .overlay
             .scan_entries(self.state()?.backend(), &prefix, after.as_deref(), limit)
-            .map_err(Self::backend_err)?;
+            .map_err(|e| self.backend_err(e))?;
         let mut out = Entries {
             data: Vec::new(),
             ends: Vec::new(),

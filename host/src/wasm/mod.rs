@@ -19,6 +19,7 @@ mod failure;
 mod functions;
 mod instance;
 mod keyed_host;
+mod log;
 mod sandbox;
 mod store;
 

@@ -1,13 +1,13 @@
 //! The sandbox a function runs in: WASI linked but granting nothing, guest output into
 //! the job log, and a memory cap.
 
-use std::sync::Arc;
-
 use bytes::Bytes;
 use wasmtime::ResourceLimiter;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::p2::{OutputStream, Pollable, StreamResult};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder};
+
+use super::log::{FunctionLog, MAX_LINE, Severity};
 
 /// Caps an instance's linear memory and remembers whether the cap was hit, so the trap
 /// that follows (a Rust guest aborts when an allocation fails) is reported as what it is.
@@ -56,6 +56,14 @@ impl ResourceLimiter for MemoryLimiter {
         Ok(true)
     }
 
+    fn memory_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        // Growth past the memory's own maximum (4 GiB for a 32-bit memory) fails before
+        // the cap is asked: it is the cap all the same.
+        tracing::debug!("memory growth failed: {error:#}");
+        self.hit = true;
+        Ok(())
+    }
+
     fn table_growing(
         &mut self,
         _current: usize,
@@ -68,10 +76,10 @@ impl ResourceLimiter for MemoryLimiter {
 
 /// A WASI context that grants nothing: no files, no environment, no arguments, no
 /// network; stdout and stderr go to the job log under the function's name.
-pub fn wasi_ctx(label: &Arc<str>) -> WasiCtx {
+pub fn wasi_ctx(log: &FunctionLog) -> WasiCtx {
     let mut b = WasiCtxBuilder::new();
-    b.stdout(LogStream::new(label.clone(), false))
-        .stderr(LogStream::new(label.clone(), true))
+    b.stdout(LogStream::new(log.clone(), false))
+        .stderr(LogStream::new(log.clone(), true))
         .allow_tcp(false)
         .allow_udp(false)
         .allow_ip_name_lookup(false)
@@ -79,19 +87,16 @@ pub fn wasi_ctx(label: &Arc<str>) -> WasiCtx {
     b.build()
 }
 
-/// Longest line of guest output passed to the log in one piece.
-const MAX_LINE: usize = 16 * 1024;
-
 /// Guest stdout or stderr, logged line by line.
 #[derive(Clone)]
 pub struct LogStream {
-    label: Arc<str>,
+    log: FunctionLog,
     stderr: bool,
 }
 
 impl LogStream {
-    fn new(label: Arc<str>, stderr: bool) -> Self {
-        Self { label, stderr }
+    fn new(log: FunctionLog, stderr: bool) -> Self {
+        Self { log, stderr }
     }
 }
 
@@ -104,7 +109,7 @@ impl IsTerminal for LogStream {
 impl StdoutStream for LogStream {
     fn p2_stream(&self) -> Box<dyn OutputStream> {
         Box::new(LogWriter {
-            label: self.label.clone(),
+            log: self.log.clone(),
             stderr: self.stderr,
             line: Vec::new(),
         })
@@ -116,7 +121,7 @@ impl StdoutStream for LogStream {
 }
 
 struct LogWriter {
-    label: Arc<str>,
+    log: FunctionLog,
     stderr: bool,
     line: Vec<u8>,
 }
@@ -126,9 +131,9 @@ impl LogWriter {
         let text = String::from_utf8_lossy(&self.line);
         let text = text.trim_end_matches(['\n', '\r']);
         if self.stderr {
-            tracing::warn!(target: "weir::function", function = &*self.label, "stderr: {text}");
+            self.log.push(Severity::Warn, format!("stderr: {text}"));
         } else {
-            tracing::info!(target: "weir::function", function = &*self.label, "stdout: {text}");
+            self.log.push(Severity::Info, format!("stdout: {text}"));
         }
         self.line.clear();
     }

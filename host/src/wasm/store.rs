@@ -8,38 +8,25 @@ use wasmtime_wasi::{ResourceTable, WasiCtx, WasiCtxView, WasiView};
 use super::bindings::log::{self, Level};
 use super::broadcast_host::BroadcastHost;
 use super::keyed_host::KeyedHost;
+use super::log::{FunctionLog, Severity};
 use super::sandbox::{MemoryLimiter, wasi_ctx};
 
-/// Longest log line a function may write in one call to `log`.
-const MAX_LOG_LINE: usize = 64 * 1024;
-
-/// The host side of `weir:udf/log`.
+/// The host side of `weir:udf/log`: lines go to the instance's [`FunctionLog`].
 pub struct LogHost {
-    label: Arc<str>,
-    /// The last panic message the function logged (SDK functions log their panics).
-    pub last_panic: Option<String>,
+    /// The instance's log.
+    pub log: FunctionLog,
 }
 
 impl log::Host for LogHost {
-    fn log(&mut self, level: Level, mut message: String) {
-        if message.len() > MAX_LOG_LINE {
-            message.truncate(message.floor_char_boundary(MAX_LOG_LINE));
-            message.push('…');
-        }
-        let f = &*self.label;
-        match level {
-            Level::Trace => tracing::trace!(target: "weir::function", function = f, "{message}"),
-            Level::Debug => tracing::debug!(target: "weir::function", function = f, "{message}"),
-            Level::Info => tracing::info!(target: "weir::function", function = f, "{message}"),
-            Level::Warn => tracing::warn!(target: "weir::function", function = f, "{message}"),
-            Level::Error => {
-                if let Some(p) = message.strip_prefix("panic: ") {
-                    self.last_panic = Some(p.to_owned());
-                } else {
-                    tracing::error!(target: "weir::function", function = f, "{message}");
-                }
-            }
-        }
+    fn log(&mut self, level: Level, message: String) {
+        let severity = match level {
+            Level::Trace => Severity::Trace,
+            Level::Debug => Severity::Debug,
+            Level::Info => Severity::Info,
+            Level::Warn => Severity::Warn,
+            Level::Error => Severity::Error,
+        };
+        self.log.push(severity, message);
     }
 }
 
@@ -65,14 +52,12 @@ impl StoreData {
         keyed: KeyedHost,
         broadcast: BroadcastHost,
     ) -> Self {
+        let log = FunctionLog::new(label);
         Self {
-            wasi: wasi_ctx(&label),
+            wasi: wasi_ctx(&log),
             table: ResourceTable::new(),
             limiter: MemoryLimiter::new(memory_cap),
-            log: LogHost {
-                label,
-                last_panic: None,
-            },
+            log: LogHost { log },
             keyed,
             broadcast,
         }
@@ -81,7 +66,12 @@ impl StoreData {
     /// The same function's data for a fresh instance, keeping its state.
     pub fn renew(self) -> Self {
         let cap = self.limiter.cap();
-        Self::new(self.log.label, cap, self.keyed, self.broadcast)
+        Self::new(
+            self.log.log.label().clone(),
+            cap,
+            self.keyed,
+            self.broadcast,
+        )
     }
 }
 

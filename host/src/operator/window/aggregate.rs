@@ -9,6 +9,7 @@ use crate::manifest::WindowAggregateKind;
 use crate::operator::Collector;
 use crate::operator::dead_letter::ErrorHandler;
 use crate::operator::function::WindowFunction;
+use crate::operator::isolate::host_failure;
 use crate::record::{Batch, KeyTableBuilder, Values};
 use crate::runtime::NodeMetrics;
 use crate::state::WriteOp;
@@ -146,7 +147,13 @@ fn fold_function(
         .zip(old)
         .map(|(g, a)| (g, a.as_deref(), g.records.as_slice()))
         .collect();
-    if let Ok((accs, failed)) = call(&all, batch, function, metrics) {
+    let first = call(&all, batch, function, metrics);
+    if let Err(f) = &first
+        && f.is_host()
+    {
+        return Err(host_failure(function.label(), f.clone()));
+    }
+    if let Ok((accs, failed)) = first {
         for (i, message) in failed {
             errors.failed(&batch.get(i as usize), &message, out)?;
         }
@@ -159,6 +166,7 @@ fn fold_function(
             .collect();
     }
     // The call failed as a whole: fold one element at a time to find the culprits.
+    metrics.replays.add(1);
     let mut result = Vec::with_capacity(groups.len());
     for (g, acc) in groups.iter().zip(old) {
         let mut acc = acc.clone();
@@ -170,6 +178,7 @@ fn fold_function(
                     }
                     acc = accs.get(0).map(<[u8]>::to_vec);
                 }
+                Err(f) if f.is_host() => return Err(host_failure(function.label(), f)),
                 Err(f) => errors.failed(&batch.get(i as usize), &f.to_string(), out)?,
             }
         }

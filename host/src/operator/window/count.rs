@@ -33,6 +33,7 @@ impl WindowOperator {
     ) -> Result<()> {
         let mut counted: FastMap<u32, (Key, u64, Vec<Vec<u8>>)> = FastMap::default();
         let mut due = Vec::new();
+        self.metrics.absorbed.add(k.batch.len() as u64);
         for i in 0..k.batch.len() {
             let ki = k.keys.of_record[i];
             let (key, n, retained) = match counted.entry(ki) {

@@ -2,11 +2,11 @@
 //! a failed call each window alone, so only the windows that fail go to the error policy.
 
 use anyhow::Result;
-use serde_json::json;
 
 use crate::operator::Collector;
 use crate::operator::dead_letter::ErrorHandler;
 use crate::operator::function::WindowFunction;
+use crate::operator::isolate::host_failure;
 use crate::record::{Batch, HAS_TIMESTAMP, KeyTableBuilder, RecordRef};
 use crate::runtime::NodeMetrics;
 use crate::time::Window;
@@ -56,11 +56,14 @@ pub fn fire(
         metrics.windows_fired.add(chunk.len() as u64);
         match call(chunk, function, metrics, now_ms) {
             Ok(o) => emit(chunk, o, errors, metrics, out)?,
+            Err(f) if f.is_host() => return Err(host_failure(function.label(), f)),
             Err(_) if chunk.len() > 1 => {
+                metrics.replays.add(1);
                 for w in chunk {
                     let one = std::slice::from_ref(w);
                     match call(one, function, metrics, now_ms) {
                         Ok(o) => emit(one, o, errors, metrics, out)?,
+                        Err(f) if f.is_host() => return Err(host_failure(function.label(), f)),
                         Err(f) => failed(w, &f.to_string(), errors, out)?,
                     }
                 }
@@ -123,19 +126,24 @@ fn emit(
     Ok(())
 }
 
-/// A window the function failed on, as a record for the error policy: its key, and a
-/// value naming the window and its number of elements.
+/// A window the function failed on: each of its elements (or its accumulator) goes to
+/// the error policy, with the window named in the error.
 fn failed(w: &Fired, message: &str, errors: &ErrorHandler, out: &mut Collector) -> Result<()> {
-    let value = serde_json::to_vec(&json!({
-        "window": { "start": w.window.start, "end": w.window.end },
-        "elements": w.elements.len(),
-    }))
-    .expect("JSON values serialize");
-    let r = RecordRef {
-        key: Some(&w.key),
-        value: &value,
-        timestamp: w.timestamp,
-        headers: &[],
-    };
-    errors.failed(&r, message, out)
+    let message = format!(
+        "the window [{}, {}) of key {} failed ({} element{}): {message}",
+        w.window.start,
+        w.window.end,
+        String::from_utf8_lossy(&w.key),
+        w.elements.len(),
+        if w.elements.len() == 1 { "" } else { "s" }
+    );
+    errors.window_failed();
+    for r in w.elements.iter() {
+        let r = RecordRef {
+            key: r.key.or(Some(&w.key)),
+            ..r
+        };
+        errors.failed(&r, &message, out)?;
+    }
+    Ok(())
 }

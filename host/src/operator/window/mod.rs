@@ -28,13 +28,16 @@ use store::{Key, WindowState};
 use super::dead_letter::ErrorHandler;
 use super::function::WindowFunction;
 use super::map::reject_unkeyed;
-use super::{Collector, Input, Operator, Side};
+use super::{Collector, Finish, Input, Operator, Side};
 use crate::hash::{FastMap, FastSet};
 use crate::manifest::{TimeDomain, WindowAggregateKind, WindowKind};
 use crate::record::{Batch, RecordRef};
 use crate::runtime::{Clock, Data, KeyedBatch, NodeMetrics};
 use crate::state::{KeyedState, WriteOp};
-use crate::time::{Timer, TimerKind, Timers, Window, assign, is_late, max_timestamp};
+use crate::time::{
+    MAX_TIMESTAMP, MIN_TIMESTAMP, Timer, TimerKind, Timers, Window, assign, in_range, is_late,
+    max_timestamp,
+};
 
 /// How a window operator is set up.
 #[derive(Debug, Clone, Copy)]
@@ -62,7 +65,6 @@ pub struct WindowOperator {
     fired: FastSet<(Vec<u8>, Window)>,
     watermark: i64,
     scratch: Vec<Window>,
-    outside_windows: u64,
 }
 
 impl WindowOperator {
@@ -86,7 +88,6 @@ impl WindowOperator {
             fired: FastSet::default(),
             watermark: i64::MIN,
             scratch: Vec::new(),
-            outside_windows: 0,
         })
     }
 
@@ -99,20 +100,20 @@ impl WindowOperator {
         if !self.event_time() {
             return Ok(Some(now));
         }
-        match r.timestamp {
-            Some(t) => Ok(Some(t)),
-            None => {
-                self.errors.failed(
-                    r,
-                    "the record has no event timestamp (see the source's event_time)",
-                    out,
-                )?;
-                Ok(None)
-            }
-        }
+        let why = match r.timestamp {
+            Some(t) if in_range(t) => return Ok(Some(t)),
+            Some(t) => format!(
+                "the record's event timestamp {t} is outside the range windows take ({MIN_TIMESTAMP}..={MAX_TIMESTAMP} ms)"
+            ),
+            None => "the record has no event timestamp (see the source's event_time)".to_owned(),
+        };
+        self.errors.failed(r, &why, out)?;
+        self.errors.count_rejected(1);
+        Ok(None)
     }
 
-    /// An element no window took: late (to the late output) or between sliding windows.
+    /// An element no window took: late (to the late output) or between sliding windows
+    /// (dropped, counted: the rule of a slide longer than the size).
     fn unplaced(&mut self, r: &RecordRef<'_>, t: i64, out: &mut Collector) {
         if self.event_time() && t.saturating_add(self.spec.allowed_lateness) <= self.watermark {
             let mut b = Batch::default();
@@ -120,12 +121,7 @@ impl WindowOperator {
             self.metrics.late.add(1);
             out.side(Side::Late, b);
         } else {
-            if self.outside_windows == 0 {
-                tracing::info!(
-                    "window slide is longer than its size: elements between windows belong to none"
-                );
-            }
-            self.outside_windows += 1;
+            self.metrics.dropped.add(1);
         }
     }
 
@@ -189,7 +185,9 @@ impl WindowOperator {
                 });
                 groups[g].records.push(i as u32);
             }
-            if !placed {
+            if placed {
+                self.metrics.absorbed.add(1);
+            } else {
                 self.unplaced(&r, t, out);
             }
         }
@@ -348,11 +346,22 @@ impl Operator for WindowOperator {
         Ok(())
     }
 
-    fn finish(&mut self, out: &mut Collector) -> Result<()> {
+    fn finish(&mut self, how: Finish, out: &mut Collector) -> Result<()> {
         // At the end of the input every window fires: event-time windows already did at
-        // the final watermark; processing-time windows do now.
-        if !self.event_time() {
-            self.advance(i64::MAX, out)?;
+        // the final watermark; processing-time windows do now. A stopped job fires
+        // nothing more: its open windows are counted, not emitted as if complete.
+        match how {
+            Finish::Drained if !self.event_time() => self.advance(i64::MAX, out)?,
+            Finish::Drained => {}
+            Finish::Stopped => {
+                let open = self.timers.count(TimerKind::Fire);
+                self.metrics.incomplete_windows.add(open as u64);
+            }
+        }
+        // Count windows fire only when full (as Flink's count trigger): what has not
+        // filled at the end is counted and reported, not emitted.
+        if let WindowKind::Count { slide, .. } = self.spec.kind {
+            self.metrics.unfired.add(self.st.unfired(slide)?);
         }
         // Leave the backend complete (what `--keep-state` keeps).
         self.st.flush()?;

@@ -52,6 +52,7 @@ impl WindowOperator {
                 self.unplaced(&r, t, out);
                 continue;
             }
+            self.metrics.absorbed.add(1);
             let mut ops = Vec::new();
             let mut was_fired = false;
             let mut moved_accs = Vec::new();

@@ -183,6 +183,19 @@ impl WindowState {
         Ok((count, elements))
     }
 
+    /// Elements of count windows that have not fired (every `slide` elements fire one),
+    /// over the keys of this instance.
+    pub fn unfired(&self, slide: u64) -> Result<u64> {
+        self.flush()?;
+        let mut n = 0;
+        self.keyed.for_each(&self.counter, |_, v| {
+            let count = u64::from_be_bytes(v.try_into().context("corrupt count state")?);
+            n += count % slide;
+            Ok(())
+        })?;
+        Ok(n)
+    }
+
     /// Stores a key's element count and retained elements (count windows).
     pub fn put_counted(&self, key: &Key, count: u64, retained: &[Vec<u8>]) -> Vec<WriteOp> {
         let mut list = Vec::new();

@@ -2,7 +2,9 @@
 //! `{"put":k,"value":v}`, `{"remove":k}` or `{"clear":true}` change the state `table`.
 //! Main records are keys: each emits `{"key","value","write"}` where `value` is the
 //! table's entry and `write` is what an attempt to write the table from the element side
-//! returned (it must be the read-only error).
+//! returned (it must be the read-only error). A main record `trap` panics; `init` fails
+//! when the table holds the key `fail-init` (so a fresh instance, made after a trap,
+//! cannot start).
 
 use serde::Deserialize;
 use serde_json::json;
@@ -22,13 +24,18 @@ pub struct BroadcastProbe {
 
 impl BroadcastProcess for BroadcastProbe {
     fn init(_: &InitContext) -> Result<Self> {
-        Ok(BroadcastProbe {
-            table: BroadcastState::new("table"),
-        })
+        let table = BroadcastState::new("table");
+        if table.get("fail-init")?.is_some() {
+            bail!("init refuses to start: the table holds `fail-init`");
+        }
+        Ok(BroadcastProbe { table })
     }
 
     fn process_element(&mut self, record: &Record<'_>, out: &mut Output) -> Result<()> {
         let key = record.text()?.to_owned();
+        if key == "trap" {
+            panic!("the record asked for a trap");
+        }
         let value = self.table.get(&key)?;
         let write = match self.table.put(&key, &"from the element side".to_owned()) {
             Ok(()) => "allowed".to_owned(),

@@ -5,6 +5,8 @@
 //! - `trap`: panics (the call traps);
 //! - `reject`: returns an error for the record;
 //! - `print`: writes to stdout and stderr, then echoes;
+//! - `spin:N`: busy for N milliseconds of wall-clock time, then echoes;
+//! - `log:N`: logs N lines of 64 KiB each, then echoes;
 //! - anything else: echoed unchanged.
 
 use weir_sdk::{InitContext, Map, Output, Record, Result, bail};
@@ -36,6 +38,26 @@ impl Map for Misbehave {
             b"print" => {
                 println!("hello from stdout");
                 eprintln!("hello from stderr");
+                out.emit(record.value);
+            }
+            v if v.starts_with(b"spin:") => {
+                let ms: u64 = record.text()?["spin:".len()..]
+                    .parse()
+                    .map_err(|e| weir_sdk::Error::msg(format!("{e}")))?;
+                let start = std::time::Instant::now();
+                while start.elapsed() < std::time::Duration::from_millis(ms) {
+                    std::hint::black_box(());
+                }
+                out.emit(record.value);
+            }
+            v if v.starts_with(b"log:") => {
+                let n: usize = record.text()?["log:".len()..]
+                    .parse()
+                    .map_err(|e| weir_sdk::Error::msg(format!("{e}")))?;
+                let line = "x".repeat(64 * 1024);
+                for _ in 0..n {
+                    weir_sdk::log::log(weir_sdk::log::Level::Info, &line);
+                }
                 out.emit(record.value);
             }
             _ => out.emit(record.value),

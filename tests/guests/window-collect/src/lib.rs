@@ -1,5 +1,6 @@
 //! A process-window function that shows exactly what fired: emits
 //! `{"key","start","end","values":[...],"update"}` with the element values in order.
+//! A window holding the element `"fail-window"` fails.
 
 use serde_json::{Value, json};
 use weir_sdk::{FiredWindow, InitContext, Output, ProcessWindow, Result};
@@ -12,6 +13,9 @@ impl ProcessWindow for WindowCollect {
     }
 
     fn process(&mut self, w: &FiredWindow<'_>, out: &mut Output) -> Result<()> {
+        if w.elements.iter().any(|e| e.value == b"\"fail-window\"") {
+            weir_sdk::bail!("this window holds `fail-window`");
+        }
         let values: Vec<Value> = w
             .elements
             .iter()

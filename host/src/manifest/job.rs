@@ -1,0 +1,300 @@
+//! The validated job: what a manifest means once every check has passed.
+
+use std::path::PathBuf;
+
+use crate::record::json_field::FieldPath;
+pub use crate::time::WindowKind;
+
+/// Default records per batch.
+pub const DEFAULT_BATCH_SIZE: u32 = 1024;
+/// Default number of key groups.
+pub const DEFAULT_MAX_PARALLELISM: u32 = 128;
+/// Default wall-clock deadline per record: a call of `n` records may take `n` times this.
+pub const DEFAULT_DEADLINE_MS: u64 = 100;
+/// Default memory cap of one function instance.
+pub const DEFAULT_MEMORY_BYTES: u64 = 256 << 20;
+
+/// Most windows one element may belong to (size / slide of sliding windows).
+pub const MAX_WINDOWS_PER_ELEMENT: u64 = 10_000;
+/// Largest memory cap of a function instance: all a 32-bit Wasm memory can address.
+pub const MAX_MEMORY_BYTES: u64 = 4 << 30;
+
+/// A validated job.
+#[derive(Debug, Clone)]
+pub struct Job {
+    /// The job's name.
+    pub name: String,
+    /// Default parallel instances per node.
+    pub parallelism: u32,
+    /// Number of key groups.
+    pub max_parallelism: u32,
+    /// Records per batch.
+    pub batch_size: usize,
+    /// Where keyed state lives.
+    pub state_dir: PathBuf,
+    /// Which state backend.
+    pub state_backend: StateBackendKind,
+    /// Sources, operators and sinks, each after everything it reads.
+    pub nodes: Vec<Node>,
+}
+
+/// Which state backend keeps keyed state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StateBackendKind {
+    /// Embedded RocksDB under the state directory.
+    RocksDb,
+    /// In memory (lost when the job ends).
+    Memory,
+}
+
+/// One source, operator or sink.
+#[derive(Debug, Clone)]
+pub struct Node {
+    /// Name in the manifest.
+    pub name: String,
+    /// Parallel instances.
+    pub parallelism: u32,
+    /// What it is.
+    pub kind: NodeKind,
+}
+
+/// What a node is.
+#[derive(Debug, Clone)]
+pub enum NodeKind {
+    /// A source.
+    Source {
+        /// Where it reads.
+        kind: SourceKind,
+        /// How it assigns event time, if it does.
+        event_time: Option<EventTime>,
+    },
+    /// An operator running a function.
+    Operator(Box<OperatorNode>),
+    /// A sink.
+    Sink {
+        /// Where it writes.
+        kind: SinkKind,
+        /// What it writes.
+        input: InputRef,
+    },
+}
+
+impl NodeKind {
+    /// The outputs this node reads: none for a source, the main input (and the broadcast
+    /// input) of an operator, the input of a sink.
+    pub fn inputs(&self) -> Vec<&InputRef> {
+        match self {
+            NodeKind::Source { .. } => Vec::new(),
+            NodeKind::Operator(o) => {
+                let mut v = vec![&o.input];
+                if let OperatorKind::Broadcast { broadcast, .. } = &o.kind {
+                    v.push(broadcast);
+                }
+                v
+            }
+            NodeKind::Sink { input, .. } => vec![input],
+        }
+    }
+}
+
+/// Where a source reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourceKind {
+    /// Lines of a file or of the files in a folder.
+    File {
+        /// File or folder.
+        path: PathBuf,
+        /// How lines are read.
+        format: FileFormat,
+        /// Keep reading appended data.
+        follow: bool,
+    },
+}
+
+/// How file lines become records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileFormat {
+    /// One JSON document per line.
+    JsonLines,
+    /// One text record per line.
+    TextLines,
+}
+
+/// How a source assigns event time and watermarks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventTime {
+    /// Where timestamps come from.
+    pub from: TimestampFrom,
+    /// Bounded out-of-orderness of the watermark.
+    pub max_out_of_orderness_ms: u64,
+    /// A split silent for this long stops holding the watermark back.
+    pub idle_timeout_ms: Option<u64>,
+}
+
+/// Where timestamps come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TimestampFrom {
+    /// A field of the JSON value.
+    Field(FieldPath),
+    /// The wall clock when the record is read.
+    Ingestion,
+    /// The map function that reads the source (chained to it) sets them; the source
+    /// keeps its watermarks per split from what the function emits, so the document is
+    /// parsed once, by the function, not also by the host.
+    Function,
+}
+
+/// A validated operator.
+#[derive(Debug, Clone)]
+pub struct OperatorNode {
+    /// What it does.
+    pub kind: OperatorKind,
+    /// Its (main) input.
+    pub input: InputRef,
+    /// How its main input is keyed, if it is.
+    pub key_by: Option<KeyBy>,
+    /// Its function.
+    pub component: ComponentRef,
+    /// The `config` table as JSON.
+    pub config_json: String,
+    /// Files handed to `init`.
+    pub files: Vec<(String, PathBuf)>,
+    /// Sandbox limits.
+    pub limits: Limits,
+    /// What happens to records the function fails on.
+    pub on_error: ErrorPolicy,
+    /// Stable id of its state.
+    pub uid: String,
+}
+
+/// The kinds of operators.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OperatorKind {
+    /// A map function.
+    Map,
+    /// Keyed windows and a process-window function.
+    Window {
+        /// Window assigner.
+        window: WindowKind,
+        /// Event or processing time.
+        time: TimeDomain,
+        /// Incremental aggregate, if any.
+        aggregate: Option<WindowAggregateKind>,
+        /// Lateness allowed after a window fires.
+        allowed_lateness_ms: u64,
+    },
+    /// A broadcast-process function.
+    Broadcast {
+        /// The broadcast input.
+        broadcast: InputRef,
+        /// Read the broadcast input to its end before the main input.
+        bootstrap: bool,
+    },
+}
+
+/// Which clock drives windows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeDomain {
+    /// Record timestamps and watermarks.
+    Event,
+    /// The wall clock.
+    Processing,
+}
+
+/// Incremental window aggregates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WindowAggregateKind {
+    /// Count the elements (the host does it; the accumulator is a JSON number).
+    Count,
+    /// The function's own `aggregate` export.
+    Function,
+}
+
+/// A reference to a node's output.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct InputRef {
+    /// The node.
+    pub node: String,
+    /// Which of its outputs.
+    pub output: Output,
+}
+
+impl std::fmt::Display for InputRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.output {
+            Output::Main => f.write_str(&self.node),
+            Output::Late => write!(f, "{}.late", self.node),
+            Output::DeadLetter => write!(f, "{}.dead-letter", self.node),
+        }
+    }
+}
+
+/// The outputs of a node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Output {
+    /// What it emits.
+    Main,
+    /// Elements too late for their windows.
+    Late,
+    /// Records the function failed on, with the error.
+    DeadLetter,
+}
+
+/// How an input is keyed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyBy {
+    /// By the record's key.
+    RecordKey,
+    /// By a field of the JSON value.
+    Field(FieldPath),
+}
+
+/// Where a function comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ComponentRef {
+    /// A `.wasm` component, or a Rust crate folder to build into one.
+    Wasm(PathBuf),
+    /// A native function registered by name with the runtime (`native:<name>`), for
+    /// embedding weir and for measuring Wasm against native code.
+    Native(String),
+}
+
+/// Sandbox limits of a function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Wall-clock time per record: a call of `n` records may take `n` times this (at
+    /// most ten minutes).
+    pub deadline_ms: u64,
+    /// Linear memory of one instance.
+    pub memory_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            deadline_ms: DEFAULT_DEADLINE_MS,
+            memory_bytes: DEFAULT_MEMORY_BYTES,
+        }
+    }
+}
+
+/// What happens to a record a function fails on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorPolicy {
+    /// The job stops with the error.
+    Fail,
+    /// The record and the error go to the operator's `dead-letter` output.
+    DeadLetter,
+}
+
+/// Where a sink writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SinkKind {
+    /// One file, one line per record.
+    File {
+        /// The file.
+        path: PathBuf,
+    },
+    /// Standard output, one line per record.
+    Stdout,
+}

@@ -1,0 +1,92 @@
+//! `[sources.<name>]`.
+
+use std::path::PathBuf;
+
+use toml::Spanned;
+
+use super::{Checker, SourceType, TimestampWord};
+use crate::manifest::job::*;
+use crate::manifest::model::SourceTable;
+use crate::record::json_field::FieldPath;
+
+pub(super) fn source(c: &mut Checker<'_>, name: &str, s: &Spanned<SourceTable>) -> NodeKind {
+    let f = |field: &str| format!("sources.{name}.{field}");
+    let t = s.get_ref();
+    let _kind: Option<SourceType> = c.choice(&t.kind, &f("kind"));
+    let path = match &t.path {
+        Some(p) => {
+            let path = c.path(p);
+            if !path.exists() && t.follow != Some(true) {
+                c.report(
+                    Some(p.span()),
+                    f("path"),
+                    format!("{} does not exist", path.display()),
+                );
+            }
+            path
+        }
+        None => {
+            c.report(
+                Some(s.span()),
+                f("path"),
+                "a file source needs `path` (a file or a folder)",
+            );
+            PathBuf::new()
+        }
+    };
+    let format = c.choice_or(&t.format, &f("format"), FileFormat::JsonLines);
+    let event_time = t.event_time.as_ref().map(|et| {
+        let e = et.get_ref();
+        let from = match (&e.field, &e.from) {
+            (Some(field), None) => {
+                if format == FileFormat::TextLines {
+                    c.report(
+                        Some(field.span()),
+                        f("event_time.field"),
+                        "text lines have no fields: use `json-lines`, or `from = \"ingestion\"`",
+                    );
+                }
+                match FieldPath::parse(field.get_ref()) {
+                    Ok(p) => TimestampFrom::Field(p),
+                    Err(m) => {
+                        c.report(Some(field.span()), f("event_time.field"), m);
+                        TimestampFrom::Ingestion
+                    }
+                }
+            }
+            (None, Some(from)) => match c.choice(from, &f("event_time.from")) {
+                Some(TimestampWord::Function) => TimestampFrom::Function,
+                _ => TimestampFrom::Ingestion,
+            },
+            (Some(_), Some(from)) => {
+                c.report(
+                    Some(from.span()),
+                    f("event_time"),
+                    "give either `field` or `from`, not both",
+                );
+                TimestampFrom::Ingestion
+            }
+            (None, None) => {
+                c.report(
+                    Some(et.span()),
+                    f("event_time"),
+                    "needs `field` (a JSON field of epoch milliseconds) or `from = \"ingestion\"`",
+                );
+                TimestampFrom::Ingestion
+            }
+        };
+        EventTime {
+            from,
+            max_out_of_orderness_ms: e.max_out_of_orderness.as_ref().map_or(0, |m| m.get_ref().0),
+            idle_timeout_ms: e.idle_timeout.as_ref().map(|m| m.get_ref().0),
+        }
+    });
+    NodeKind::Source {
+        kind: SourceKind::File {
+            path,
+            format,
+            follow: t.follow.unwrap_or(false),
+        },
+        event_time,
+    }
+}
