@@ -14,13 +14,16 @@
 //! - [`operator`]: what tasks do — map, window and broadcast operators, error policies.
 //! - [`connector`]: file sources (split for parallel readers) and sinks.
 //! - [`time`]: window assignment, session merging, timers.
-//! - [`state`]: keyed state on RocksDB or in memory, key groups, per-call overlays.
+//! - [`state`]: keyed state on RocksDB or in memory, key groups, per-call overlays, and
+//!   their snapshots.
+//! - [`checkpoint`]: snapshot metadata and storage, restore planning, restart strategies.
 //! - [`wasm`]: the Wasm host — engine, component cache, sandbox, host imports, typed
 //!   function instances.
 //! - [`record`]: flat record batches (the WIT layout), key tables, JSON field reads.
 //! - [`cli`]: the `weir` command.
 //! - `hash`: the hash maps of the per-record paths.
 
+pub mod checkpoint;
 pub mod cli;
 pub mod connector;
 mod hash;

@@ -99,7 +99,7 @@ impl Harness {
         for n in &mut job.nodes {
             match &mut n.kind {
                 NodeKind::Sink {
-                    kind: SinkKind::File { path },
+                    kind: SinkKind::File { path, .. },
                     ..
                 } => {
                     *path = self.dir.path().join(format!("{}.jsonl", n.name));
@@ -168,8 +168,16 @@ impl Harness {
     }
 }
 
-/// The lines of a file (none if it does not exist).
+/// The lines of a file (none if it does not exist), or of the committed parts of a
+/// sink's folder (with checkpoints), in order.
 pub fn read_lines(path: &Path) -> Vec<String> {
+    if path.is_dir() {
+        return weir::connector::committed_parts(path)
+            .expect("a sink folder")
+            .iter()
+            .flat_map(|p| read_lines(p))
+            .collect();
+    }
     match std::fs::read_to_string(path) {
         Ok(s) => s.lines().map(str::to_owned).collect(),
         Err(_) => Vec::new(),

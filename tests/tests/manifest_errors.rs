@@ -189,7 +189,7 @@ fn the_valid_manifest_resolves_into_its_job() {
     }
     match &node("out").kind {
         NodeKind::Sink {
-            kind: SinkKind::File { path },
+            kind: SinkKind::File { path, .. },
             ..
         } => assert_eq!(path, &d.base().join("out/counts.jsonl")),
         other => panic!("{other:?}"),
@@ -224,7 +224,7 @@ fn overrides_replace_values_and_their_paths_start_at_the_working_directory() {
                 ..
             } => assert_eq!(path, Path::new("build.rs")),
             NodeKind::Sink {
-                kind: SinkKind::File { path },
+                kind: SinkKind::File { path, .. },
                 ..
             } if n.name == "out" => assert_eq!(path, Path::new("elsewhere/counts.jsonl")),
             NodeKind::Operator(o) => {

@@ -1,4 +1,12 @@
 //! The `weir` command line.
+//!
+//! - `run`: running a job (resuming from its latest checkpoint), `signals`: Ctrl-C and
+//!   SIGTERM while it runs.
+//! - `checkpoints`: listing and inspecting snapshots, reading committed output.
+
+mod checkpoints;
+mod run;
+mod signals;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -6,7 +14,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::manifest::{Override, load_file};
-use crate::runtime::{JobError, RunOptions, start};
+use crate::runtime::{JobError, RunOptions};
 
 /// weir: a stream processor whose user functions are WebAssembly components.
 #[derive(Debug, Parser)]
@@ -18,22 +26,28 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Runs a job to its end (or until Ctrl-C) and prints what went in and out.
-    Run {
-        /// The job manifest (TOML).
-        manifest: PathBuf,
-        /// Overrides a manifest value, e.g. `--set sources.events.path=/data/x`.
-        #[arg(long = "set", value_name = "PATH=VALUE")]
-        overrides: Vec<Override>,
-        /// Keep the state directory when the job ends.
-        #[arg(long)]
-        keep_state: bool,
-    },
-    /// Checks a manifest and reports every problem with its file, line and field.
+    /// Runs a job to its end (or until Ctrl-C) and prints what went in and out. With
+    /// checkpoints, resumes from the job's latest complete checkpoint.
+    Run(run::RunArgs),
+    /// Checks a manifest and reports every problem with its file, line and field, then
+    /// loads every function as a run would.
     Validate {
         /// The job manifest (TOML).
         manifest: PathBuf,
         /// Overrides a manifest value, e.g. `--set job.parallelism=4`.
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        overrides: Vec<Override>,
+    },
+    /// Lists or inspects checkpoints and savepoints.
+    #[command(subcommand)]
+    Checkpoint(checkpoints::CheckpointCommand),
+    /// Prints a sink's committed output (the parts of its folder, in order).
+    Output {
+        /// The job manifest.
+        manifest: PathBuf,
+        /// The sink.
+        sink: String,
+        /// Overrides a manifest value.
         #[arg(long = "set", value_name = "PATH=VALUE")]
         overrides: Vec<Override>,
     },
@@ -69,46 +83,13 @@ pub fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
-        Command::Run {
+        Command::Run(args) => run::run(args),
+        Command::Checkpoint(c) => checkpoints::main(c),
+        Command::Output {
             manifest,
+            sink,
             overrides,
-            keep_state,
-        } => {
-            let job = match load_file(&manifest, &overrides) {
-                Ok(job) => job,
-                Err(d) => {
-                    eprint!("{d}");
-                    return ExitCode::from(2);
-                }
-            };
-            let options = RunOptions {
-                keep_state,
-                ..RunOptions::default()
-            };
-            let job_sinks: Vec<PathBuf> = job
-                .nodes
-                .iter()
-                .filter_map(|n| match &n.kind {
-                    crate::manifest::NodeKind::Sink {
-                        kind: crate::manifest::SinkKind::File { path },
-                        ..
-                    } => Some(path.clone()),
-                    _ => None,
-                })
-                .collect();
-            let handle = match start(job, options) {
-                Ok(h) => h,
-                Err(e) => return fail(e),
-            };
-            watch_signals(&handle, part_files(&job_sinks));
-            match handle.wait() {
-                Ok(report) => {
-                    eprint!("{report}");
-                    ExitCode::SUCCESS
-                }
-                Err(e) => fail(e),
-            }
-        }
+        } => checkpoints::output(&manifest, &overrides, &sink),
     }
 }
 
@@ -117,61 +98,15 @@ fn fail(e: JobError) -> ExitCode {
     ExitCode::FAILURE
 }
 
-/// The part files file sinks write until the job ends well.
-fn part_files(sinks: &[PathBuf]) -> Vec<PathBuf> {
-    sinks
-        .iter()
-        .filter_map(|p| crate::connector::part_path(p))
-        .collect()
-}
-
-/// SIGINT (Ctrl-C) and SIGTERM do the same. The first stops the job: sources stop
-/// reading, what was read is processed and written out, windows that have not ended are
-/// left unfired (the summary counts them). The second cancels: tasks stop where they
-/// are, output that was not committed is removed, and the process exits at once (after
-/// at most a short grace period, even if a sink is blocked).
-fn watch_signals(handle: &crate::runtime::JobHandle, parts: Vec<PathBuf>) {
-    let (stop, cancel) = (handle.stopper(), handle.canceller());
-    std::thread::spawn(move || {
-        let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-        else {
-            return;
-        };
-        rt.block_on(async {
-            use tokio::signal::unix::{SignalKind, signal};
-            let (Ok(mut int), Ok(mut term)) = (
-                signal(SignalKind::interrupt()),
-                signal(SignalKind::terminate()),
-            ) else {
-                return;
-            };
-            let next = async |int: &mut tokio::signal::unix::Signal,
-                              term: &mut tokio::signal::unix::Signal| {
-                tokio::select! {
-                    _ = int.recv() => ("SIGINT", 130),
-                    _ = term.recv() => ("SIGTERM", 143),
-                }
-            };
-            let (name, _) = next(&mut int, &mut term).await;
-            eprintln!(
-                "{name}: stopping — sources stop reading, what was read is written out, windows that have not ended are not emitted (signal again to cancel)"
-            );
-            stop();
-            let (name, code) = next(&mut int, &mut term).await;
-            eprintln!("{name}: cancelling — output that was not committed is removed");
-            cancel();
-            // Tasks see the cancellation within milliseconds unless one is blocked (in a
-            // write to a full pipe, say): then leave without it.
-            tokio::time::sleep(std::time::Duration::from_secs(2)).await;
-            for p in &parts {
-                let _ = std::fs::remove_file(p);
-            }
-            eprintln!("error: the job was cancelled by {name}");
-            std::process::exit(code);
-        });
-    });
+/// Loads a manifest, printing its problems.
+fn job_of(
+    manifest: &std::path::Path,
+    overrides: &[Override],
+) -> Result<crate::manifest::Job, ExitCode> {
+    load_file(manifest, overrides).map_err(|d| {
+        eprint!("{d}");
+        ExitCode::from(2)
+    })
 }
 
 fn init_logging() {

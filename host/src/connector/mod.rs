@@ -4,11 +4,15 @@
 //!   a watermark per split.
 //! - `sinks`: a file (written under a temporary name, renamed into place when the job
 //!   ends well) and standard output.
+//! - `part_sink`: with checkpoints, a folder of parts committed by them (two-phase
+//!   commit).
 
 mod file_source;
+pub mod part_sink;
 mod sinks;
 mod splits;
 
 pub use file_source::{FileSource, SourceEvent};
+pub use part_sink::{PartSink, clean_uncommitted, commit_parts, committed_parts};
 pub use sinks::{FileSink, StdoutSink, part_path};
-pub use splits::{Split, plan_splits};
+pub use splits::{Split, list_files, plan_splits};

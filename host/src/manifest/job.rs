@@ -36,6 +36,103 @@ pub struct Job {
     pub state_backend: StateBackendKind,
     /// Sources, operators and sinks, each after everything it reads.
     pub nodes: Vec<Node>,
+    /// Periodic checkpoints, if on.
+    pub checkpoint: Option<CheckpointConfig>,
+    /// Where checkpoints and savepoints taken into the job's own store go.
+    pub checkpoint_dir: PathBuf,
+    /// What happens when a task fails.
+    pub restart: RestartStrategy,
+    /// The control endpoint.
+    pub control: ControlConfig,
+}
+
+/// How a sink's output relates to checkpoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// Output becomes visible when the checkpoint covering it completes (two-phase
+    /// commit): after a failure nothing is lost and nothing appears twice.
+    ExactlyOnce,
+    /// Output becomes visible at each barrier: after a failure, what came after the last
+    /// completed checkpoint may appear again.
+    AtLeastOnce,
+}
+
+/// Default number of completed checkpoints kept.
+pub const DEFAULT_RETAIN: usize = 3;
+/// Default time after which a checkpoint is abandoned.
+pub const DEFAULT_CHECKPOINT_TIMEOUT_MS: u64 = 600_000;
+
+/// `[job.checkpoint]`, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckpointConfig {
+    /// Time between checkpoints.
+    pub interval_ms: u64,
+    /// Completed checkpoints kept.
+    pub retain: usize,
+    /// Aligned barriers or not.
+    pub mode: CheckpointMode,
+    /// When an incomplete checkpoint is abandoned.
+    pub timeout_ms: u64,
+    /// Least time from the end of one checkpoint to the start of the next.
+    pub min_pause_ms: u64,
+}
+
+/// How barriers pass a task with several inputs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckpointMode {
+    /// Aligned: inputs that delivered a barrier wait for the others (state holds exactly
+    /// what came before the barrier on every input).
+    ExactlyOnce,
+    /// Not aligned: the first barrier snapshots, later records of slower inputs may be
+    /// in the state too and are replayed on recovery.
+    AtLeastOnce,
+}
+
+/// What happens when a task fails (Flink's restart strategies).
+#[derive(Debug, Clone, PartialEq)]
+pub enum RestartStrategy {
+    /// The job fails.
+    None,
+    /// Restart after `delay`, at most `attempts` times.
+    FixedDelay {
+        /// Restarts allowed.
+        attempts: u32,
+        /// Wait before each.
+        delay_ms: u64,
+    },
+    /// Restart after a wait that grows with each failure.
+    ExponentialDelay {
+        /// Restarts allowed before giving up (counted since the last reset).
+        attempts: u32,
+        /// First wait.
+        initial_ms: u64,
+        /// Longest wait.
+        max_ms: u64,
+        /// Growth per failure.
+        multiplier: f64,
+        /// A run this long without failure resets the wait and the count.
+        reset_after_ms: u64,
+        /// Random share of the wait added or taken away.
+        jitter: f64,
+    },
+    /// Restart after `delay` unless more than `max_failures` happened in `interval`.
+    FailureRate {
+        /// Failures allowed per interval.
+        max_failures: u32,
+        /// The interval.
+        interval_ms: u64,
+        /// Wait before each restart.
+        delay_ms: u64,
+    },
+}
+
+/// `[job.control]`, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ControlConfig {
+    /// Address to listen on.
+    pub bind: String,
+    /// The environment variable holding the bearer token (needed off loopback).
+    pub token_env: Option<String>,
 }
 
 /// Which state backend keeps keyed state.
@@ -52,6 +149,8 @@ pub enum StateBackendKind {
 pub struct Node {
     /// Name in the manifest.
     pub name: String,
+    /// Stable id of its state in checkpoints (default: its name).
+    pub uid: String,
     /// Parallel instances.
     pub parallelism: u32,
     /// What it is.
@@ -163,8 +262,6 @@ pub struct OperatorNode {
     pub limits: Limits,
     /// What happens to records the function fails on.
     pub on_error: ErrorPolicy,
-    /// Stable id of its state.
-    pub uid: String,
 }
 
 /// The kinds of operators.
@@ -290,10 +387,13 @@ pub enum ErrorPolicy {
 /// Where a sink writes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SinkKind {
-    /// One file, one line per record.
+    /// Lines of record values: one file (without checkpoints), or a folder of parts
+    /// committed by checkpoints.
     File {
-        /// The file.
+        /// The file, or the folder of parts.
         path: PathBuf,
+        /// How records reach it when checkpoints are on.
+        delivery: Delivery,
     },
     /// Standard output, one line per record.
     Stdout,

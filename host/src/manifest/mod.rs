@@ -15,8 +15,9 @@ mod units;
 
 pub use diag::{Diagnostics, Problem};
 pub use job::{
-    ComponentRef, ErrorPolicy, EventTime, FileFormat, InputRef, Job, KeyBy, Limits, Node, NodeKind,
-    OperatorKind, OperatorNode, Output, SinkKind, SourceKind, StateBackendKind, TimeDomain,
+    CheckpointConfig, CheckpointMode, ComponentRef, ControlConfig, DEFAULT_RETAIN, Delivery,
+    ErrorPolicy, EventTime, FileFormat, InputRef, Job, KeyBy, Limits, Node, NodeKind, OperatorKind,
+    OperatorNode, Output, RestartStrategy, SinkKind, SourceKind, StateBackendKind, TimeDomain,
     TimestampFrom, WindowAggregateKind, WindowKind,
 };
 pub use load::{Override, load_file, load_str};

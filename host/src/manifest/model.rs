@@ -41,10 +41,72 @@ pub struct JobTable {
     pub max_parallelism: Option<Spanned<u32>>,
     /// Records per batch handed to a function (default 1024).
     pub batch_size: Option<Spanned<u32>>,
-    /// Where keyed state lives (default `.weir/<job name>/state` under the working directory).
+    /// Where the job keeps its state, checkpoints and control address (default
+    /// `.weir/<job name>` beside the manifest).
     pub state_dir: Option<Spanned<String>>,
     /// `rocksdb` (default) or `memory`.
     pub state_backend: Option<Spanned<String>>,
+    /// `[job.checkpoint]`: periodic checkpoints (off when absent).
+    pub checkpoint: Option<Spanned<CheckpointTable>>,
+    /// `[job.restart]`: what happens when a task fails.
+    pub restart: Option<Spanned<RestartTable>>,
+    /// `[job.control]`: the control endpoint.
+    pub control: Option<Spanned<ControlTable>>,
+}
+
+/// `[job.checkpoint]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckpointTable {
+    /// Time between checkpoints.
+    pub interval: Spanned<Millis>,
+    /// Where checkpoints go (default `checkpoints/` in the state directory).
+    pub dir: Option<Spanned<String>>,
+    /// Completed checkpoints kept (default 3).
+    pub retain: Option<Spanned<u32>>,
+    /// `exactly-once` (aligned barriers, default) or `at-least-once`.
+    pub mode: Option<Spanned<String>>,
+    /// A checkpoint not complete after this long is abandoned (default 10m).
+    pub timeout: Option<Spanned<Millis>>,
+    /// Least time between the end of one checkpoint and the start of the next.
+    pub min_pause: Option<Spanned<Millis>>,
+}
+
+/// `[job.restart]`, with Flink's strategies and parameters.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RestartTable {
+    /// `none`, `fixed-delay`, `exponential-delay` or `failure-rate`.
+    pub strategy: Spanned<String>,
+    /// Restarts before giving up (`fixed-delay`, `exponential-delay`).
+    pub attempts: Option<Spanned<u32>>,
+    /// Wait before a restart (`fixed-delay`, `failure-rate`).
+    pub delay: Option<Spanned<Millis>>,
+    /// First wait (`exponential-delay`).
+    pub initial_backoff: Option<Spanned<Millis>>,
+    /// Longest wait (`exponential-delay`).
+    pub max_backoff: Option<Spanned<Millis>>,
+    /// Growth of the wait per failure (`exponential-delay`).
+    pub backoff_multiplier: Option<Spanned<f64>>,
+    /// A run this long without failure resets the backoff (`exponential-delay`).
+    pub reset_backoff_threshold: Option<Spanned<Millis>>,
+    /// Random share of the wait added or taken away (`exponential-delay`).
+    pub jitter_factor: Option<Spanned<f64>>,
+    /// Failures allowed per `failure_rate_interval` (`failure-rate`).
+    pub max_failures_per_interval: Option<Spanned<u32>>,
+    /// The window failures are counted in (`failure-rate`).
+    pub failure_rate_interval: Option<Spanned<Millis>>,
+}
+
+/// `[job.control]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ControlTable {
+    /// Address to listen on (default `127.0.0.1:0`: a free loopback port).
+    pub bind: Option<Spanned<String>>,
+    /// The environment variable holding the bearer token, required on any address that
+    /// is not loopback.
+    pub token_env: Option<Spanned<String>>,
 }
 
 /// `[sources.<name>]`.
@@ -63,6 +125,8 @@ pub struct SourceTable {
     pub parallelism: Option<Spanned<u32>>,
     /// Event time and watermarks.
     pub event_time: Option<Spanned<EventTimeTable>>,
+    /// Stable id of the source's positions in checkpoints (default: its name).
+    pub uid: Option<Spanned<String>>,
 }
 
 /// `[sources.<name>.event_time]`.
@@ -170,6 +234,11 @@ pub struct SinkTable {
     pub kind: Spanned<String>,
     /// What to write (as `operators.*.input`).
     pub input: Spanned<String>,
-    /// Output file (file sinks).
+    /// Output file (file sinks), or folder of committed parts with exactly-once
+    /// delivery.
     pub path: Option<Spanned<String>>,
+    /// `exactly-once` (default with checkpoints) or `at-least-once`.
+    pub delivery: Option<Spanned<String>>,
+    /// Stable id of the sink's state in checkpoints (default: its name).
+    pub uid: Option<Spanned<String>>,
 }

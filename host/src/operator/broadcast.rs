@@ -96,4 +96,16 @@ impl Operator for BroadcastOperator {
             broadcast_state: Some(self.function.broadcast_state()),
         }
     }
+
+    fn snapshot(
+        &mut self,
+        cx: &super::SnapshotContext<'_>,
+    ) -> Result<crate::checkpoint::OperatorState> {
+        let name = format!("{}.broadcast", cx.prefix);
+        let entries = self.function.save_broadcast_state(&cx.dir.join(&name))?;
+        Ok(crate::checkpoint::OperatorState::Broadcast {
+            path: name,
+            entries,
+        })
+    }
 }

@@ -91,6 +91,14 @@ pub trait BroadcastFunction: Send {
     fn process_broadcast(&mut self, input: &Batch, now_ms: i64) -> Result<Output, Failure>;
     /// Digest and number of entries of the instance's broadcast state.
     fn broadcast_state(&self) -> (u64, usize);
+    /// Saves the broadcast state to `path` (for a snapshot); returns its entries.
+    fn save_broadcast_state(&self, path: &std::path::Path) -> Result<u64> {
+        let _ = path;
+        anyhow::bail!(
+            "{}: this function's broadcast state cannot be saved",
+            self.label()
+        )
+    }
 }
 
 /// Makes a native map function instance: init context and keyed state (when keyed).

@@ -109,6 +109,17 @@ pub enum Finish {
     Stopped,
 }
 
+/// Where and for which snapshot an operator saves its state.
+#[derive(Debug, Clone)]
+pub struct SnapshotContext<'a> {
+    /// The snapshot's id.
+    pub id: u64,
+    /// The snapshot's folder.
+    pub dir: &'a std::path::Path,
+    /// What the instance's files in it are named from (`<uid>-<subtask>`).
+    pub prefix: &'a str,
+}
+
 /// A task's handling of one kind of node.
 pub trait Operator: Send {
     /// Handles data arriving on `input`.
@@ -135,5 +146,29 @@ pub trait Operator: Send {
     /// The job is ending; report what the summary shows.
     fn report(&self) -> OperatorReport {
         OperatorReport::default()
+    }
+
+    /// A snapshot is about to save the instance's keyed state: write back what the
+    /// operator holds in memory for it.
+    fn flush_state(&mut self) -> Result<()> {
+        Ok(())
+    }
+
+    /// Saves what the operator keeps besides keyed state, at a barrier.
+    fn snapshot(&mut self, cx: &SnapshotContext<'_>) -> Result<crate::checkpoint::OperatorState> {
+        let _ = cx;
+        Ok(crate::checkpoint::OperatorState::None)
+    }
+
+    /// What the operator keeps once its input has ended and it has finished: part of
+    /// every snapshot taken after (no keyed state: a finished operator needs none).
+    fn final_state(&mut self) -> Result<crate::checkpoint::OperatorState> {
+        Ok(crate::checkpoint::OperatorState::None)
+    }
+
+    /// Snapshot `id` completed: what waited for it may become visible (a sink's parts).
+    fn checkpoint_complete(&mut self, id: u64) -> Result<()> {
+        let _ = id;
+        Ok(())
     }
 }

@@ -13,8 +13,8 @@ use crate::state::KeyedState;
 use crate::wasm::bindings::types::{InitContext, Output};
 use crate::wasm::bindings::window_function::{FiredWindow, Fold, FoldOutput};
 use crate::wasm::{
-    BroadcastInstance, ComponentLoader, Exports, Failure, FunctionInfo, FunctionInstance,
-    MapInstance, Prepared, StoreData, WasmEngine, WindowInstance, linker,
+    BroadcastHost, BroadcastInstance, ComponentLoader, Exports, Failure, FunctionInfo,
+    FunctionInstance, MapInstance, Prepared, StoreData, WasmEngine, WindowInstance, linker,
 };
 
 /// The Wasm side of a job: one engine, one component loader, one linker.
@@ -87,13 +87,22 @@ impl WasmFunctions {
         }))
     }
 
-    /// A broadcast-process function instance.
+    /// A broadcast-process function instance, with its broadcast state restored from
+    /// `restored` when given.
     pub fn broadcast(
         prepared: &Arc<Prepared<crate::wasm::bindings::broadcast_function::Guest>>,
         subtask: u32,
         keyed: Option<KeyedState>,
+        restored: Option<&Path>,
     ) -> Result<Box<dyn BroadcastFunction>> {
-        let inst = start(prepared, subtask, keyed)?;
+        let broadcast = match restored {
+            Some(p) => BroadcastHost::load(p)?,
+            None => BroadcastHost::default(),
+        };
+        let inst = FunctionInstance::with_broadcast(prepared.clone(), subtask, keyed, broadcast)
+            .map_err(|f| {
+                anyhow::anyhow!("{}: instance {subtask} could not start: {f}", prepared.info)
+            })?;
         Ok(Box::new(Wasm {
             label: label(&prepared.info),
             inst,
@@ -194,5 +203,8 @@ impl BroadcastFunction for Wasm<crate::wasm::bindings::broadcast_function::Guest
     fn broadcast_state(&self) -> (u64, usize) {
         let b = &self.inst.data().broadcast;
         (b.digest(), b.entries())
+    }
+    fn save_broadcast_state(&self, path: &Path) -> Result<u64> {
+        self.inst.data().broadcast.save(path)
     }
 }

@@ -2,13 +2,19 @@
 //! one's main output and every side output go to the task's outlets.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
 
 use super::exchange::Outlet;
-use super::message::{Data, Message};
+use super::message::{Barrier, Data, Message};
+use super::metrics::NodeMetrics;
+use crate::checkpoint::{InstanceState, KeyedSnapshot, Role};
 use crate::manifest::Output;
-use crate::operator::{Collector, Event, Finish, Input, Operator, OperatorReport, Side};
+use crate::operator::{
+    Collector, Event, Finish, Input, Operator, OperatorReport, Side, SnapshotContext,
+};
+use crate::state::{KeyGroupRange, StateBackend};
 
 /// One operator of a chain and the node it runs.
 pub struct Link {
@@ -18,6 +24,36 @@ pub struct Link {
     pub name: String,
     /// The operator.
     pub op: Box<dyn Operator>,
+    /// Who it is in snapshots.
+    pub identity: Identity,
+    /// Its keyed state, if its input is keyed.
+    pub keyed: Option<KeyedHandle>,
+    /// Its counters.
+    pub metrics: Arc<NodeMetrics>,
+}
+
+/// Who an instance is in snapshots.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    /// Node uid.
+    pub uid: String,
+    /// What it is.
+    pub role: Role,
+    /// Which instance.
+    pub subtask: u32,
+    /// Of how many.
+    pub parallelism: u32,
+    /// SHA-256 of its function, if it runs one.
+    pub component: Option<String>,
+}
+
+/// An instance's keyed state backend and the key groups it holds.
+#[derive(Clone)]
+pub struct KeyedHandle {
+    /// The backend (one per instance).
+    pub backend: Arc<dyn StateBackend>,
+    /// Its key groups.
+    pub groups: KeyGroupRange,
 }
 
 /// A task's operators and outlets.
@@ -176,6 +212,88 @@ impl Chain {
             for o in outlets {
                 o.send_all(message)?;
             }
+        }
+        Ok(())
+    }
+
+    /// Saves every operator's state at `barrier` (keyed state into the barrier's
+    /// folder), in chain order.
+    pub fn snapshot(&mut self, barrier: &Barrier) -> Result<Vec<InstanceState>> {
+        let mut out = Vec::with_capacity(self.links.len());
+        for link in &mut self.links {
+            let id = &link.identity;
+            let prefix = format!("{}-{}", id.uid, id.subtask);
+            link.op
+                .flush_state()
+                .with_context(|| format!("operator `{}`: writing back state", link.name))?;
+            let keyed = match &link.keyed {
+                Some(k) => {
+                    let path = barrier.dir.join(&prefix);
+                    k.backend
+                        .snapshot(&path)
+                        .with_context(|| format!("operator `{}`: saving keyed state", link.name))?;
+                    Some(KeyedSnapshot {
+                        backend: k.backend.name().to_owned(),
+                        path: prefix.clone(),
+                        first_group: k.groups.start,
+                        last_group: k.groups.end,
+                    })
+                }
+                None => None,
+            };
+            let cx = SnapshotContext {
+                id: barrier.id,
+                dir: &barrier.dir,
+                prefix: &prefix,
+            };
+            let state = link
+                .op
+                .snapshot(&cx)
+                .with_context(|| format!("operator `{}`: saving state", link.name))?;
+            out.push(InstanceState {
+                node: link.name.clone(),
+                uid: id.uid.clone(),
+                role: id.role,
+                subtask: id.subtask,
+                parallelism: id.parallelism,
+                component: id.component.clone(),
+                keyed,
+                state,
+                counters: link.metrics.counts().to_map(),
+                finished: false,
+            });
+        }
+        super::crash::crash_point("part-pending");
+        Ok(out)
+    }
+
+    /// The final state of every operator (after [`finish`](Self::finish)).
+    pub fn final_states(&mut self) -> Result<Vec<InstanceState>> {
+        let mut out = Vec::with_capacity(self.links.len());
+        for link in &mut self.links {
+            let id = &link.identity;
+            out.push(InstanceState {
+                node: link.name.clone(),
+                uid: id.uid.clone(),
+                role: id.role,
+                subtask: id.subtask,
+                parallelism: id.parallelism,
+                component: id.component.clone(),
+                keyed: None,
+                state: link.op.final_state()?,
+                counters: link.metrics.counts().to_map(),
+                finished: true,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Snapshot `id` completed.
+    pub fn checkpoint_complete(&mut self, id: u64) -> Result<()> {
+        for link in &mut self.links {
+            link.op
+                .checkpoint_complete(id)
+                .with_context(|| format!("operator `{}`: committing", link.name))?;
         }
         Ok(())
     }

@@ -1,5 +1,8 @@
 //! What flows between tasks.
 
+use std::path::PathBuf;
+use std::sync::Arc;
+
 use crate::record::{Batch, KeyTable};
 
 /// Records partitioned by key: the batch, its keys, and the key group of each key.
@@ -65,6 +68,39 @@ pub enum Message {
     /// The sender is done: the job was stopped before the end of its input. Unlike
     /// [`End`](Message::End) its watermark stays where it was.
     Stopped,
+    /// Everything before this from the sender belongs to snapshot `barrier.id`.
+    Barrier(Barrier),
+}
+
+/// A checkpoint barrier: sources inject it, every task snapshots its state when it has
+/// it from all its inputs (aligned) and passes it on.
+#[derive(Debug, Clone)]
+pub struct Barrier {
+    /// The snapshot's id (increasing over the job's life).
+    pub id: u64,
+    /// Where the snapshot's files go.
+    pub dir: Arc<PathBuf>,
+    /// What kind of snapshot.
+    pub kind: BarrierKind,
+}
+
+/// What a barrier is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BarrierKind {
+    /// A periodic checkpoint (aligned or not, as the job says).
+    Checkpoint,
+    /// A savepoint (always aligned); with `stop`, sources stop right after it.
+    Savepoint {
+        /// Stop the job at the savepoint.
+        stop: bool,
+    },
+}
+
+impl Barrier {
+    /// Whether tasks must align on it whatever the job's checkpoint mode.
+    pub fn always_aligned(&self) -> bool {
+        matches!(self.kind, BarrierKind::Savepoint { .. })
+    }
 }
 
 /// A message and the upstream instance that sent it.

@@ -1,10 +1,11 @@
-//! Counters of a running job, read for its summary.
+//! Counters of a running job: per parallel instance (so each instance's counts go into
+//! checkpoints with its state, consistent with it), summed per node for reports.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
-/// A counter shared by the parallel instances of a node.
+/// A counter of one instance.
 #[derive(Debug, Default)]
 pub struct Counter(AtomicU64);
 
@@ -20,75 +21,173 @@ impl Counter {
     }
 }
 
-/// Counters per node.
-///
-/// Every record a node receives is counted once in exactly one of: `produced` (it
-/// produced output), `filtered` (it produced none), `rejected` (it went to the error
-/// policy), `late` (to the late output), `absorbed` (into window state) or `dropped` (by
-/// a stated rule). The job report checks the sum.
-#[derive(Debug, Default)]
-pub struct NodeMetrics {
-    /// Records received (operators, sinks) or read (sources).
-    pub records_in: Counter,
-    /// Records emitted on the main output.
-    pub records_out: Counter,
-    /// Records sent to the dead-letter output (inputs and failed windows' elements).
-    pub dead_letters: Counter,
-    /// Elements sent to the late output.
-    pub late: Counter,
-    /// Inputs that produced at least one output record (and no error).
-    pub produced: Counter,
-    /// Inputs the function handled without output or error (filtered out).
-    pub filtered: Counter,
-    /// Inputs sent to the error policy (their dead letters are in `dead_letters`).
-    pub rejected: Counter,
-    /// Elements taken into window state (they reach outputs when windows fire).
-    pub absorbed: Counter,
-    /// Elements dropped by a stated rule: between sliding windows whose slide is longer
-    /// than their size.
-    pub dropped: Counter,
-    /// Windows fired.
-    pub windows_fired: Counter,
-    /// Windows the function failed on (their elements went to the error policy).
-    pub windows_failed: Counter,
-    /// Elements of count windows that had not filled when the input ended (a count
-    /// window fires only when full, as Flink's count trigger).
-    pub unfired: Counter,
-    /// Windows still open when the job was stopped before the end of its input (not
-    /// emitted: they are not complete).
-    pub incomplete_windows: Counter,
-    /// Lines of a file source that were blank (skipped; not records).
-    pub blank_lines: Counter,
-    /// Records of a source whose event-time field could not be read (they pass on
-    /// without a timestamp).
-    pub missing_timestamps: Counter,
-    /// Calls into the function.
-    pub calls: Counter,
-    /// Calls that failed as a whole and were split to find the failing records.
-    pub replays: Counter,
-    /// Fresh instances made after a call trapped, ran out of time or memory.
-    pub reinstantiations: Counter,
+macro_rules! counters {
+    ($($(#[$doc:meta])* $name:ident,)*) => {
+        /// Counters of one instance of a node.
+        ///
+        /// Every record a node receives is counted once in exactly one of: `produced` (it
+        /// produced output), `filtered` (it produced none), `rejected` (it went to the error
+        /// policy), `late` (to the late output), `absorbed` (into window state) or
+        /// `dropped` (by a stated rule). The job report checks the sum.
+        #[derive(Debug, Default)]
+        pub struct NodeMetrics {
+            $($(#[$doc])* pub $name: Counter,)*
+        }
+
+        /// The counts of a node (or of one instance), as plain numbers.
+        #[derive(Debug, Clone, Default, PartialEq, Eq)]
+        pub struct Counts {
+            $($(#[$doc])* pub $name: u64,)*
+        }
+
+        impl NodeMetrics {
+            /// The counts now.
+            pub fn counts(&self) -> Counts {
+                Counts { $($name: self.$name.get(),)* }
+            }
+
+            /// Adds counts (restored from a checkpoint).
+            pub fn add_counts(&self, c: &Counts) {
+                $(self.$name.add(c.$name);)*
+            }
+        }
+
+        impl Counts {
+            /// The counts by name (how checkpoints keep them).
+            pub fn to_map(&self) -> BTreeMap<String, u64> {
+                let mut m = BTreeMap::new();
+                $(if self.$name != 0 { m.insert(stringify!($name).to_owned(), self.$name); })*
+                m
+            }
+
+            /// Counts from names (unknown names are ignored: a later version may count
+            /// more).
+            pub fn from_map(m: &BTreeMap<String, u64>) -> Self {
+                Counts { $($name: m.get(stringify!($name)).copied().unwrap_or(0),)* }
+            }
+
+            /// Adds another's counts.
+            pub fn add(&mut self, o: &Counts) {
+                $(self.$name += o.$name;)*
+            }
+        }
+    };
 }
 
-/// Counters of every node of a job.
+counters! {
+    /// Records received (operators, sinks) or read (sources).
+    records_in,
+    /// Records emitted on the main output.
+    records_out,
+    /// Records sent to the dead-letter output (inputs and failed windows' elements).
+    dead_letters,
+    /// Elements sent to the late output.
+    late,
+    /// Inputs that produced at least one output record (and no error).
+    produced,
+    /// Inputs the function handled without output or error (filtered out).
+    filtered,
+    /// Inputs sent to the error policy (their dead letters are in `dead_letters`).
+    rejected,
+    /// Elements taken into window state (they reach outputs when windows fire).
+    absorbed,
+    /// Elements dropped by a stated rule: between sliding windows whose slide is longer
+    /// than their size.
+    dropped,
+    /// Windows fired.
+    windows_fired,
+    /// Windows the function failed on (their elements went to the error policy).
+    windows_failed,
+    /// Elements of count windows that had not filled when the input ended (a count
+    /// window fires only when full, as Flink's count trigger).
+    unfired,
+    /// Windows still open when the job was stopped before the end of its input (not
+    /// emitted: they are not complete).
+    incomplete_windows,
+    /// Lines of a file source that were blank (skipped; not records).
+    blank_lines,
+    /// Records of a source whose event-time field could not be read (they pass on
+    /// without a timestamp).
+    missing_timestamps,
+    /// Calls into the function.
+    calls,
+    /// Calls that failed as a whole and were split to find the failing records.
+    replays,
+    /// Fresh instances made after a call trapped, ran out of time or memory.
+    reinstantiations,
+}
+
+/// Counters of every instance of every node of a job.
 #[derive(Debug, Default)]
 pub struct Metrics {
-    nodes: std::sync::Mutex<BTreeMap<String, Arc<NodeMetrics>>>,
+    instances: Mutex<BTreeMap<(String, u32), Arc<NodeMetrics>>>,
+    /// Counts restored from a checkpoint, per node (they belong to no live instance).
+    restored: Mutex<BTreeMap<String, Counts>>,
 }
 
 impl Metrics {
-    /// Every node's counters, by name.
-    pub fn all(&self) -> BTreeMap<String, Arc<NodeMetrics>> {
-        self.nodes.lock().expect("metrics lock").clone()
-    }
-
-    /// The counters of `node`.
-    pub fn node(&self, node: &str) -> Arc<NodeMetrics> {
-        self.nodes
+    /// The counters of instance `subtask` of `node`.
+    pub fn instance(&self, node: &str, subtask: u32) -> Arc<NodeMetrics> {
+        self.instances
             .lock()
             .expect("metrics lock")
-            .entry(node.to_owned())
+            .entry((node.to_owned(), subtask))
             .or_default()
             .clone()
+    }
+
+    /// Forgets every live instance's counts and sets each node's restored counts: a
+    /// job restarting from a checkpoint counts from what the checkpoint counted.
+    pub fn restart_from(&self, restored: BTreeMap<String, Counts>) {
+        self.instances.lock().expect("metrics lock").clear();
+        *self.restored.lock().expect("metrics lock") = restored;
+    }
+
+    /// The counts of `node`: its instances' and what was restored.
+    pub fn node(&self, node: &str) -> Counts {
+        let mut total = self
+            .restored
+            .lock()
+            .expect("metrics lock")
+            .get(node)
+            .cloned()
+            .unwrap_or_default();
+        for ((n, _), m) in self.instances.lock().expect("metrics lock").iter() {
+            if n == node {
+                total.add(&m.counts());
+            }
+        }
+        total
+    }
+
+    /// The counts of each live instance of `node`, by subtask.
+    pub fn instances_of(&self, node: &str) -> Vec<(u32, Counts)> {
+        self.instances
+            .lock()
+            .expect("metrics lock")
+            .iter()
+            .filter(|((n, _), _)| n == node)
+            .map(|((_, s), m)| (*s, m.counts()))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn node_counts_sum_instances_and_what_was_restored() {
+        let m = Metrics::default();
+        m.instance("op", 0).records_in.add(3);
+        m.instance("op", 1).records_in.add(4);
+        m.instance("other", 0).records_in.add(100);
+        assert_eq!(m.node("op").records_in, 7);
+        let mut restored = BTreeMap::new();
+        restored.insert("op".to_owned(), Counts::from_map(&m.node("op").to_map()));
+        m.restart_from(restored);
+        m.instance("op", 0).records_in.add(1);
+        assert_eq!(m.node("op").records_in, 8);
+        assert_eq!(Counts::from_map(&m.node("op").to_map()), m.node("op"));
     }
 }

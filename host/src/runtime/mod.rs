@@ -1,31 +1,52 @@
-//! Running a job: tasks on threads, bounded channels between them, watermarks, and the
-//! summary at the end.
+//! Running a job: tasks on threads, bounded channels between them, watermarks, barriers
+//! and the checkpoint coordinator, restarts, and the summary at the end.
 //!
 //! - `plan`: which operators share a task (chaining) and how tasks connect.
-//! - `task`: the loop of one task instance; `chain`: its operators in a row.
+//! - `task`: the loop of one task instance; `chain`: its operators in a row; `align`:
+//!   barrier alignment (pure).
 //! - `exchange`: output edges (forward, by key, broadcast, round robin).
-//! - `message`, `watermarks`: what flows, and an input's watermark.
-//! - `job`: starting, stopping and awaiting a job; its report.
+//! - `message`, `watermarks`: what flows (records, watermarks, barriers), and an input's
+//!   watermark.
+//! - `functions`, `build`, `attempt`: preparing functions once; building the instances
+//!   and channels of one run, fresh or restored.
+//! - `coordinator`: triggering, collecting and completing snapshots.
+//! - `supervisor`, `handle`: running attempts under the restart strategy; starting,
+//!   stopping and awaiting a job.
+//! - `options`, `report`, `state_dir`, `stop`, `crash`: how a job runs, what it reports,
+//!   its locked folder, stop signals, crash points for recovery tests.
 //! - `clock`, `metrics`: processing time; counters.
 
+mod align;
+mod attempt;
+mod build;
 mod chain;
 mod clock;
+mod coordinator;
+mod crash;
 mod exchange;
-mod job;
+mod functions;
+mod handle;
 mod message;
 mod metrics;
+mod options;
 mod plan;
 mod report;
 mod state_dir;
 mod stop;
+mod supervisor;
 mod task;
 mod watermarks;
 
+pub use align::{Aligner, Arrival};
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use coordinator::{CheckpointStats, Request, SnapshotRecord};
+pub use crash::crash_point;
 pub use exchange::{Cancelled, Outlet, Partition, key_of, partition};
-pub use job::{BackendWrapper, JobError, JobHandle, RunOptions, check_functions, run, start};
-pub use message::{Data, Envelope, KeyedBatch, Message};
-pub use metrics::{Counter, Metrics, NodeMetrics};
+pub use functions::check_functions;
+pub use handle::{JobHandle, run, start, time_of};
+pub use message::{Barrier, BarrierKind, Data, Envelope, KeyedBatch, Message};
+pub use metrics::{Counter, Counts, Metrics, NodeMetrics};
+pub use options::{BackendWrapper, JobError, RunOptions, StartFrom};
 pub use report::{JobReport, NodeReport, SinkReport};
 pub use state_dir::{StateDir, control_file};
 pub use stop::StopSignal;

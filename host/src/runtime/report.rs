@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use super::metrics::{Metrics, NodeMetrics};
+use super::metrics::{Counts, Metrics};
 use crate::manifest::{InputRef, Job, NodeKind, Output, SinkKind};
 
 /// What one sink wrote.
@@ -22,77 +22,26 @@ pub struct SinkReport {
     pub records: u64,
 }
 
-/// The counts of one node (summed over its parallel instances).
+/// The counts of one node (summed over its parallel instances); its fields are those
+/// of [`Counts`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NodeReport {
     /// Node name.
     pub name: String,
     /// `source`, `operator` or `sink`.
     pub role: &'static str,
-    /// Records received (read, for sources).
-    pub records_in: u64,
-    /// Records emitted on the main output.
-    pub records_out: u64,
-    /// Records sent to the dead-letter output.
-    pub dead_letters: u64,
-    /// Elements sent to the late output.
-    pub late: u64,
-    /// Inputs that produced output.
-    pub produced: u64,
-    /// Inputs that produced nothing.
-    pub filtered: u64,
-    /// Inputs sent to the error policy.
-    pub rejected: u64,
-    /// Elements taken into window state.
-    pub absorbed: u64,
-    /// Elements dropped by a stated rule (between sliding windows).
-    pub dropped: u64,
-    /// Windows fired.
-    pub windows_fired: u64,
-    /// Windows the function failed on.
-    pub windows_failed: u64,
-    /// Elements of count windows that never filled.
-    pub unfired: u64,
-    /// Windows left open by a stop before the end of input.
-    pub incomplete_windows: u64,
-    /// Blank lines a file source skipped.
-    pub blank_lines: u64,
-    /// Records whose event time could not be read.
-    pub missing_timestamps: u64,
-    /// Function calls.
-    pub calls: u64,
-    /// Calls split to isolate failing records.
-    pub replays: u64,
-    /// Instances replaced after a trap, a deadline or the memory cap.
-    pub reinstantiations: u64,
+    /// The counts.
+    pub counts: Counts,
+}
+
+impl std::ops::Deref for NodeReport {
+    type Target = Counts;
+    fn deref(&self) -> &Counts {
+        &self.counts
+    }
 }
 
 impl NodeReport {
-    fn of(name: &str, role: &'static str, m: &NodeMetrics) -> Self {
-        Self {
-            name: name.to_owned(),
-            role,
-            records_in: m.records_in.get(),
-            records_out: m.records_out.get(),
-            dead_letters: m.dead_letters.get(),
-            late: m.late.get(),
-            produced: m.produced.get(),
-            filtered: m.filtered.get(),
-            rejected: m.rejected.get(),
-            absorbed: m.absorbed.get(),
-            dropped: m.dropped.get(),
-            windows_fired: m.windows_fired.get(),
-            windows_failed: m.windows_failed.get(),
-            unfired: m.unfired.get(),
-            incomplete_windows: m.incomplete_windows.get(),
-            blank_lines: m.blank_lines.get(),
-            missing_timestamps: m.missing_timestamps.get(),
-            calls: m.calls.get(),
-            replays: m.replays.get(),
-            reinstantiations: m.reinstantiations.get(),
-        }
-    }
-
     /// What the node emitted on `output`.
     pub fn emitted(&self, output: Output) -> u64 {
         match (self.role, output) {
@@ -133,6 +82,10 @@ pub struct JobReport {
     inputs: Vec<Vec<InputRef>>,
     /// Per broadcast operator: digest and size of each instance's broadcast state.
     pub broadcast_states: BTreeMap<String, Vec<(u64, usize)>>,
+    /// Whether the job was stopped before the end of its input.
+    pub stopped: bool,
+    /// How many times the job restarted after a failure.
+    pub restarts: usize,
 }
 
 impl JobReport {
@@ -152,7 +105,11 @@ impl JobReport {
                     NodeKind::Operator(_) => "operator",
                     NodeKind::Sink { .. } => "sink",
                 };
-                NodeReport::of(&n.name, role, &metrics.node(&n.name))
+                NodeReport {
+                    name: n.name.clone(),
+                    role,
+                    counts: metrics.node(&n.name),
+                }
             })
             .collect();
         let sinks: Vec<SinkReport> = job
@@ -165,7 +122,7 @@ impl JobReport {
                     reads: input.to_string(),
                     output: input.output,
                     target: match kind {
-                        SinkKind::File { path } => path.display().to_string(),
+                        SinkKind::File { path, .. } => path.display().to_string(),
                         SinkKind::Stdout => "stdout".to_owned(),
                     },
                     records: r.records_in,
@@ -199,6 +156,8 @@ impl JobReport {
                 .collect(),
             nodes,
             broadcast_states,
+            stopped: false,
+            restarts: 0,
         }
     }
 
@@ -251,7 +210,11 @@ impl JobReport {
 impl std::fmt::Display for JobReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let secs = self.elapsed.as_secs_f64();
-        writeln!(f, "job `{}` finished in {secs:.2}s", self.name)?;
+        let how = if self.stopped { "stopped" } else { "finished" };
+        writeln!(f, "job `{}` {how} in {secs:.2}s", self.name)?;
+        if self.restarts > 0 {
+            writeln!(f, "  restarts:     {} (after failures)", self.restarts)?;
+        }
         let rate = if secs > 0.0 {
             self.records_in as f64 / secs
         } else {

@@ -1,41 +1,93 @@
 //! The loop of one task instance: read its source or its channels, drive its chain, keep
-//! its watermark, stop when everything upstream is done (or the job is cancelled).
+//! its watermark, align and pass on barriers, stop when everything upstream is done (or
+//! the job is cancelled).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
-use crossbeam_channel::{Receiver, Select};
+use crossbeam_channel::{Receiver, Select, Sender, TryRecvError};
 
+use super::align::{Aligner, Arrival};
 use super::chain::Chain;
 use super::clock::Clock;
+use super::coordinator::{Control, Report};
 use super::exchange::Cancelled;
-use super::message::{Data, Envelope, Message};
+use super::message::{Barrier, BarrierKind, Data, Envelope, Message};
 use super::stop::StopSignal;
 use super::watermarks::{Change, WatermarkTracker};
+use crate::checkpoint::{InstanceState, OperatorState, Role};
 use crate::connector::{FileSource, SourceEvent};
+use crate::manifest::CheckpointMode;
 use crate::operator::{Finish, Input, OperatorReport};
 
 /// How often operators hear about processing time.
 const TICK: Duration = Duration::from_millis(20);
 
-/// A channel into a task.
+/// A channel into a task: one per sender, so a sender can be held back alone while a
+/// barrier aligns.
 pub struct Port {
     /// Which input.
     pub input: Input,
-    /// The channel.
-    pub rx: Receiver<Envelope>,
-    /// How many upstream instances send on it.
-    pub senders: usize,
+    /// One channel per upstream instance.
+    pub rx: Vec<Receiver<Envelope>>,
+}
+
+/// The source a task starts with, and who it is in snapshots.
+pub struct SourceHead {
+    /// The reader.
+    pub reader: FileSource,
+    /// Node name.
+    pub node: String,
+    /// Node uid.
+    pub uid: String,
+    /// Which instance, of how many.
+    pub subtask: u32,
+    /// Parallel instances.
+    pub parallelism: u32,
+    /// Its counters.
+    pub metrics: Arc<super::NodeMetrics>,
+}
+
+impl SourceHead {
+    fn state(&self) -> InstanceState {
+        InstanceState {
+            node: self.node.clone(),
+            uid: self.uid.clone(),
+            role: Role::Source,
+            subtask: self.subtask,
+            parallelism: self.parallelism,
+            component: None,
+            keyed: None,
+            state: OperatorState::Source {
+                splits: self.reader.snapshot(),
+            },
+            counters: self.metrics.counts().to_map(),
+            finished: false,
+        }
+    }
+}
+
+/// What a task's wait for input brought (nearly always a message: boxing it would cost
+/// an allocation per batch).
+#[allow(clippy::large_enum_variant)]
+enum Got {
+    Message(usize, Envelope),
+    Control(Control),
+    ControlClosed,
+    Disconnected,
+    Tick,
 }
 
 /// One parallel instance of a task.
 pub struct TaskInstance {
     /// `node[subtask]`, for errors and thread names.
     pub name: String,
+    /// Its index among the job's task instances (in coordinator messages).
+    pub index: usize,
     /// The source it reads, if it starts with one.
-    pub source: Option<FileSource>,
+    pub source: Option<SourceHead>,
     /// Its channels.
     pub ports: Vec<Port>,
     /// Its operators and outlets.
@@ -48,6 +100,12 @@ pub struct TaskInstance {
     pub stop: Arc<StopSignal>,
     /// Read the broadcast input until it has caught up before the main input.
     pub bootstrap: bool,
+    /// Barriers and completions from the coordinator.
+    pub control: Receiver<Control>,
+    /// Acknowledgements to the coordinator.
+    pub reports: Sender<Report>,
+    /// Whether periodic checkpoints align (savepoints always do).
+    pub mode: CheckpointMode,
 }
 
 impl TaskInstance {
@@ -75,8 +133,58 @@ impl TaskInstance {
         Ok(())
     }
 
+    /// Snapshots the task at `barrier` (the source's position first), passes the barrier
+    /// on and acknowledges it.
+    fn snapshot(&mut self, barrier: &Barrier) -> Result<()> {
+        let mut instances = Vec::new();
+        if let Some(s) = &self.source {
+            instances.push(s.state());
+        }
+        instances.extend(self.chain.snapshot(barrier)?);
+        self.chain.control(&Message::Barrier(barrier.clone()))?;
+        // The coordinator may be gone (the job is ending): nothing to acknowledge then.
+        let _ = self.reports.send(Report::Ack {
+            task: self.index,
+            id: barrier.id,
+            instances,
+        });
+        Ok(())
+    }
+
+    /// Handles one message from the coordinator; returns a stop that a savepoint asked
+    /// for.
+    fn on_control(&mut self, c: Control) -> Result<Option<Finish>> {
+        match c {
+            Control::Trigger(b) => {
+                self.snapshot(&b)?;
+                if matches!(b.kind, BarrierKind::Savepoint { stop: true }) {
+                    return Ok(Some(Finish::Stopped));
+                }
+            }
+            Control::Complete(id) => self.chain.checkpoint_complete(id)?,
+        }
+        Ok(None)
+    }
+
+    /// Finishes the chain and reports the task's final state.
+    fn finish(&mut self, how: Finish) -> Result<()> {
+        self.chain.finish(how)?;
+        let mut instances = Vec::new();
+        if let Some(s) = &self.source {
+            let mut st = s.state();
+            st.finished = true;
+            instances.push(st);
+        }
+        instances.extend(self.chain.final_states()?);
+        // From now on the coordinator commits what this task left pending.
+        let _ = self.reports.send(Report::Finished {
+            task: self.index,
+            instances,
+        });
+        Ok(())
+    }
+
     fn run_source(&mut self) -> Result<()> {
-        let mut src = self.source.take().expect("a source task");
         let mut last_tick = Instant::now();
         let mut how = Finish::Drained;
         loop {
@@ -85,9 +193,21 @@ impl TaskInstance {
                 how = h;
                 break;
             }
+            match self.control.try_recv() {
+                Ok(c) => {
+                    if let Some(h) = self.on_control(c)? {
+                        how = h;
+                        break;
+                    }
+                    continue;
+                }
+                Err(TryRecvError::Empty | TryRecvError::Disconnected) => {}
+            }
+            let src = &mut self.source.as_mut().expect("a source task").reader;
             match src.next_event()? {
                 SourceEvent::Data(b) => {
                     self.chain.process(Input::Main, Data::Records(b))?;
+                    let src = &mut self.source.as_mut().expect("a source task").reader;
                     if src.timestamps_from_function()
                         && let Some(t) = self.chain.take_first_link_max()
                     {
@@ -96,73 +216,113 @@ impl TaskInstance {
                 }
                 SourceEvent::Watermark(w) => self.chain.watermark(w)?,
                 SourceEvent::Idle => self.chain.control(&Message::Idle)?,
-                SourceEvent::CaughtUp => self.chain.control(&Message::CaughtUp)?,
+                SourceEvent::CaughtUp => {
+                    self.chain.control(&Message::CaughtUp)?;
+                }
                 SourceEvent::End => break,
-                SourceEvent::Pending => std::thread::sleep(Duration::from_millis(10)),
+                SourceEvent::Pending => {
+                    // Wait for data, or for the coordinator.
+                    if let Ok(c) = self.control.recv_timeout(Duration::from_millis(10))
+                        && let Some(h) = self.on_control(c)?
+                    {
+                        how = h;
+                        break;
+                    }
+                }
             }
             if last_tick.elapsed() >= TICK {
                 last_tick = Instant::now();
                 self.chain.processing_time(self.clock.now_ms())?;
             }
         }
-        self.chain.finish(how)
+        self.finish(how)
     }
 
     fn run_ports(&mut self) -> Result<()> {
+        // Senders are numbered across ports: port p's senders start at offsets[p].
         let offsets: Vec<usize> = self
             .ports
             .iter()
             .scan(0, |acc, p| {
                 let o = *acc;
-                *acc += p.senders;
+                *acc += p.rx.len();
                 Some(o)
             })
             .collect();
-        let total: usize = self.ports.iter().map(|p| p.senders).sum();
+        let total: usize = self.ports.iter().map(|p| p.rx.len()).sum();
+        let senders: Vec<(usize, usize)> = self
+            .ports
+            .iter()
+            .enumerate()
+            .flat_map(|(p, port)| (0..port.rx.len()).map(move |s| (p, s)))
+            .collect();
         let mut tracker = WatermarkTracker::new(total);
+        let mut aligner = Aligner::new(total);
         let mut caught_up = vec![false; total];
-        let mut ended = vec![false; total];
         let mut forwarded_caught_up = false;
         let broadcast_port = self.ports.iter().position(|p| p.input == Input::Broadcast);
         let mut bootstrapping = self.bootstrap && broadcast_port.is_some();
+        if !bootstrapping {
+            let _ = self.reports.send(Report::Ready { task: self.index });
+        }
         let mut last_tick = Instant::now();
+        let mut control_open = true;
+        // The barrier being aligned (its copy from the first sender that delivered it).
+        let mut aligning: Option<Barrier> = None;
         loop {
             self.cancelled()?;
-            let (port, env) = {
+            // Listen to every sender that may be read now, and to the coordinator.
+            let got = {
                 let mut sel = Select::new();
                 let mut map = Vec::new();
-                for (i, p) in self.ports.iter().enumerate() {
-                    if bootstrapping && Some(i) != broadcast_port {
+                for (k, &(p, s)) in senders.iter().enumerate() {
+                    if bootstrapping && Some(p) != broadcast_port {
                         continue;
                     }
-                    // A port whose senders all ended is disconnected once drained, and
-                    // would be ready forever: stop listening to it.
-                    if ended[offsets[i]..offsets[i] + p.senders].iter().all(|&e| e) {
+                    if !aligner.readable(k) {
                         continue;
                     }
-                    map.push(i);
-                    sel.recv(&p.rx);
+                    map.push(k);
+                    sel.recv(&self.ports[p].rx[s]);
                 }
+                let control_at = control_open.then(|| sel.recv(&self.control));
                 match sel.select_timeout(TICK) {
+                    Ok(op) if Some(op.index()) == control_at => match op.recv(&self.control) {
+                        Ok(c) => Got::Control(c),
+                        Err(_) => Got::ControlClosed,
+                    },
                     Ok(op) => {
-                        let i = map[op.index()];
-                        match op.recv(&self.ports[i].rx) {
-                            Ok(env) => (i, env),
-                            Err(_) => {
-                                self.cancelled()?;
-                                anyhow::bail!("an upstream task stopped early")
-                            }
+                        let k = map[op.index()];
+                        let (p, s) = senders[k];
+                        match op.recv(&self.ports[p].rx[s]) {
+                            Ok(env) => Got::Message(k, env),
+                            Err(_) => Got::Disconnected,
                         }
                     }
-                    Err(_) => {
-                        last_tick = Instant::now();
-                        self.chain.processing_time(self.clock.now_ms())?;
-                        continue;
-                    }
+                    Err(_) => Got::Tick,
                 }
             };
-            let sender = offsets[port] + env.from as usize;
-            let input = self.ports[port].input;
+            let (sender, env) = match got {
+                Got::Message(k, env) => (k, env),
+                Got::Control(c) => {
+                    self.on_control(c)?;
+                    continue;
+                }
+                Got::ControlClosed => {
+                    control_open = false;
+                    continue;
+                }
+                Got::Disconnected => {
+                    self.cancelled()?;
+                    anyhow::bail!("an upstream task stopped early")
+                }
+                Got::Tick => {
+                    last_tick = Instant::now();
+                    self.chain.processing_time(self.clock.now_ms())?;
+                    continue;
+                }
+            };
+            let input = self.ports[senders[sender].0].input;
             let mut done = false;
             match env.message {
                 Message::Data(d) => {
@@ -180,9 +340,22 @@ impl TaskInstance {
                     Change::None => {}
                 },
                 Message::CaughtUp => caught_up[sender] = true,
+                Message::Barrier(b) => {
+                    let aligned = b.always_aligned() || self.mode == CheckpointMode::ExactlyOnce;
+                    match aligner.barrier(sender, b.id, aligned) {
+                        Arrival::Snapshot => {
+                            aligning = None;
+                            self.snapshot(&b)?;
+                        }
+                        Arrival::Wait => aligning = Some(b),
+                        Arrival::Ignore => {}
+                    }
+                    // A barrier from the broadcast input while the main input is held
+                    // back waits for the bootstrap: the coordinator triggers none before
+                    // every bootstrap is done.
+                }
                 Message::End | Message::Stopped => {
                     caught_up[sender] = true;
-                    ended[sender] = true;
                     let change = if matches!(env.message, Message::Stopped) {
                         tracker.stopped(sender)
                     } else {
@@ -191,14 +364,20 @@ impl TaskInstance {
                     if let Change::Advanced(x) = change {
                         self.chain.watermark(x)?;
                     }
+                    if let Some(id) = aligner.ended(sender)
+                        && let Some(b) = aligning.take_if(|b| b.id == id)
+                    {
+                        self.snapshot(&b)?;
+                    }
                     done = tracker.all_ended();
                 }
             }
             if bootstrapping {
                 let p = broadcast_port.expect("bootstrapping needs a broadcast input");
-                let range = offsets[p]..offsets[p] + self.ports[p].senders;
+                let range = offsets[p]..offsets[p] + self.ports[p].rx.len();
                 if caught_up[range].iter().all(|&c| c) {
                     bootstrapping = false;
+                    let _ = self.reports.send(Report::Ready { task: self.index });
                 }
             }
             if !forwarded_caught_up && caught_up.iter().all(|&c| c) && !done {
@@ -213,7 +392,7 @@ impl TaskInstance {
                 self.chain.processing_time(self.clock.now_ms())?;
             }
         }
-        self.chain.finish(if tracker.any_stopped() {
+        self.finish(if tracker.any_stopped() {
             Finish::Stopped
         } else {
             Finish::Drained

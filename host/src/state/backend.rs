@@ -48,14 +48,48 @@ pub trait StateBackend: Send + Sync {
 
     /// A short name for logs: `rocksdb` or `memory`.
     fn name(&self) -> &'static str;
+
+    /// Saves everything the backend holds at `path` (which must not exist): a RocksDB
+    /// checkpoint folder, or a file of entries. This is the synchronous part of a
+    /// checkpoint: the task does not write while it runs.
+    fn snapshot(&self, path: &Path) -> Result<()> {
+        let _ = path;
+        anyhow::bail!("the `{}` state backend cannot be checkpointed", self.name())
+    }
 }
 
-/// Opens the backend a job's manifest asks for; RocksDB lives under `dir`.
+/// Opens the backend a job's manifest asks for; RocksDB lives under `dir` (which must be
+/// new or empty).
 pub fn open_backend(kind: StateBackendKind, dir: &Path) -> Result<Arc<dyn StateBackend>> {
     Ok(match kind {
         StateBackendKind::RocksDb => Arc::new(super::RocksBackend::open(dir)?),
         StateBackendKind::Memory => Arc::new(super::MemoryBackend::default()),
     })
+}
+
+/// Opens a backend holding the key groups `groups` of the saved `pieces` (see
+/// [`super::snapshot`]): at the same key groups from one RocksDB checkpoint, its files
+/// are linked in; otherwise the entries of `groups` are copied over.
+pub fn open_restored(
+    kind: StateBackendKind,
+    dir: &Path,
+    pieces: &[crate::checkpoint::KeyedPiece],
+    groups: super::KeyGroupRange,
+) -> Result<Arc<dyn StateBackend>> {
+    if kind == StateBackendKind::RocksDb
+        && let [one] = pieces
+        && one.snapshot.backend == "rocksdb"
+        && one.snapshot.first_group == groups.start
+        && one.snapshot.last_group == groups.end
+    {
+        super::snapshot::link_checkpoint(&one.path, dir)?;
+        return Ok(Arc::new(super::RocksBackend::open(dir)?));
+    }
+    let backend = open_backend(kind, dir)?;
+    for p in pieces {
+        super::snapshot::copy_groups(p, groups, &*backend)?;
+    }
+    Ok(backend)
 }
 
 /// The smallest key greater than every key starting with `prefix` (none if the prefix is

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::ops::Bound;
+use std::path::Path;
 use std::sync::RwLock;
 
 use anyhow::Result;
@@ -68,6 +69,11 @@ impl StateBackend for MemoryBackend {
 
     fn name(&self) -> &'static str {
         "memory"
+    }
+
+    fn snapshot(&self, path: &Path) -> Result<()> {
+        let map = self.map.read().expect("state lock");
+        super::snapshot::write_entries(path, map.iter())
     }
 }
 

@@ -15,8 +15,9 @@ mod memory;
 mod overlay;
 mod registry;
 mod rocks;
+pub mod snapshot;
 
-pub use backend::{StateBackend, WriteOp, open_backend};
+pub use backend::{StateBackend, WriteOp, open_backend, open_restored};
 pub use key_group::{KeyGroupRange, key_group, key_groups_of, owner_of};
 pub use keyed::{KeyedState, Kind, StateDef};
 pub use keys::{Namespace, StateKeyPrefix, decode_list, encode_list_element};

@@ -1,86 +1,92 @@
-//! Stable ids for states: each (operator uid, state name) gets a `u32` once, recorded in
-//! the backend itself, so the same state keeps its id across runs of a job.
+//! Stable ids for states: each (operator uid, state name) gets a `u32` once per job. The
+//! table is the job's, shared by every instance (so the instances of an operator agree on
+//! ids and their databases can be merged when parallelism changes), and saved in every
+//! checkpoint, so the same state keeps its id across runs.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
-use anyhow::{Context, Result};
+use anyhow::{Result, bail};
 
-use super::backend::{StateBackend, WriteOp};
+use crate::checkpoint::StateId;
 
-/// Backend keys starting with this hold the registry (no state id reaches it).
-const META: [u8; 4] = [0xff; 4];
+#[derive(Debug, Default)]
+struct Table {
+    ids: HashMap<(String, String), u32>,
+    next: u32,
+}
 
 /// Hands out state ids.
+#[derive(Debug, Default)]
 pub struct StateRegistry {
-    backend: Arc<dyn StateBackend>,
-    ids: Mutex<HashMap<(String, String), u32>>,
+    table: Mutex<Table>,
 }
 
 impl StateRegistry {
-    /// The registry kept in `backend`.
-    pub fn new(backend: Arc<dyn StateBackend>) -> Self {
-        Self {
-            backend,
-            ids: Mutex::default(),
+    /// A registry holding the ids of a checkpoint.
+    pub fn restored(ids: &[StateId]) -> Result<Self> {
+        let mut t = Table::default();
+        for s in ids {
+            if s.id == 0 || s.id >= u32::MAX - 1 {
+                bail!("state id {} of `{}` is out of range", s.id, s.name);
+            }
+            t.ids.insert((s.uid.clone(), s.name.clone()), s.id);
+            t.next = t.next.max(s.id);
         }
-    }
-
-    fn meta(parts: &[&[u8]]) -> Vec<u8> {
-        let mut k = META.to_vec();
-        for p in parts {
-            k.extend_from_slice(p);
-            k.push(0);
-        }
-        k
+        Ok(Self {
+            table: Mutex::new(t),
+        })
     }
 
     /// The id of state `name` of operator `uid`, assigning one if new.
     pub fn id(&self, uid: &str, name: &str) -> Result<u32> {
-        let mut ids = self.ids.lock().expect("registry lock");
-        if let Some(&id) = ids.get(&(uid.to_owned(), name.to_owned())) {
+        let mut t = self.table.lock().expect("registry lock");
+        if let Some(&id) = t.ids.get(&(uid.to_owned(), name.to_owned())) {
             return Ok(id);
         }
-        let key = Self::meta(&[b"state", uid.as_bytes(), name.as_bytes()]);
-        let id = match self.backend.get(&key)? {
-            Some(v) => {
-                u32::from_be_bytes(v.as_slice().try_into().context("corrupt state registry")?)
-            }
-            None => {
-                let counter = Self::meta(&[b"next"]);
-                let next = match self.backend.get(&counter)? {
-                    Some(v) => u32::from_be_bytes(
-                        v.as_slice().try_into().context("corrupt state registry")?,
-                    ),
-                    None => 1,
-                };
-                self.backend.write(vec![
-                    WriteOp::Put(key, next.to_be_bytes().to_vec()),
-                    WriteOp::Put(counter, (next + 1).to_be_bytes().to_vec()),
-                ])?;
-                next
-            }
-        };
-        ids.insert((uid.to_owned(), name.to_owned()), id);
+        // Ids start at 1; the top of the range is never handed out, so no state key
+        // starts with 0xffffffff.
+        if t.next >= u32::MAX - 2 {
+            bail!("the job has run out of state ids");
+        }
+        t.next += 1;
+        let id = t.next;
+        t.ids.insert((uid.to_owned(), name.to_owned()), id);
         Ok(id)
+    }
+
+    /// Every id handed out (what a checkpoint saves), in id order.
+    pub fn snapshot(&self) -> Vec<StateId> {
+        let t = self.table.lock().expect("registry lock");
+        let mut out: Vec<StateId> = t
+            .ids
+            .iter()
+            .map(|((uid, name), &id)| StateId {
+                uid: uid.clone(),
+                name: name.clone(),
+                id,
+            })
+            .collect();
+        out.sort_by_key(|s| s.id);
+        out
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::MemoryBackend;
 
     #[test]
-    fn ids_are_stable_and_distinct() {
-        let backend: Arc<dyn StateBackend> = Arc::new(MemoryBackend::default());
-        let r = StateRegistry::new(backend.clone());
+    fn ids_are_stable_distinct_and_survive_a_snapshot() {
+        let r = StateRegistry::default();
         let a = r.id("op", "count").unwrap();
         let b = r.id("op", "seen").unwrap();
         let c = r.id("other", "count").unwrap();
         assert!(a != b && b != c && a != c);
         assert_eq!(r.id("op", "count").unwrap(), a);
-        let again = StateRegistry::new(backend);
+        let again = StateRegistry::restored(&r.snapshot()).unwrap();
         assert_eq!(again.id("op", "seen").unwrap(), b);
+        let d = again.id("new", "x").unwrap();
+        assert!(![a, b, c].contains(&d));
     }
 }

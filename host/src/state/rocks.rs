@@ -36,13 +36,7 @@ impl RocksBackend {
     pub fn open(dir: &Path) -> Result<Self> {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("creating the state directory {}", dir.display()))?;
-        let mut opts = Options::default();
-        opts.create_if_missing(true);
-        opts.set_merge_operator_associative("weir-list-append", concat);
-        opts.increase_parallelism(2);
-        opts.set_write_buffer_size(64 << 20);
-        opts.set_compression_type(rocksdb::DBCompressionType::Lz4);
-        let db = DB::open(&opts, dir)
+        let db = DB::open(&Self::options(), dir)
             .with_context(|| format!("opening RocksDB state in {}", dir.display()))?;
         Ok(Self {
             db,
@@ -128,6 +122,41 @@ impl StateBackend for RocksBackend {
 
     fn name(&self) -> &'static str {
         "rocksdb"
+    }
+
+    fn snapshot(&self, path: &Path) -> Result<()> {
+        // Flushes the memtable (writes skip the WAL), then hard-links the SST files and
+        // copies the small rest: only what changed since the last checkpoint is new.
+        rocksdb::checkpoint::Checkpoint::new(&self.db)?
+            .create_checkpoint(path)
+            .with_context(|| format!("checkpointing RocksDB into {}", path.display()))
+    }
+}
+
+impl RocksBackend {
+    /// The options every weir database is opened with.
+    pub(crate) fn options() -> Options {
+        let mut opts = Options::default();
+        opts.create_if_missing(true);
+        opts.set_merge_operator_associative("weir-list-append", concat);
+        opts.increase_parallelism(2);
+        opts.set_write_buffer_size(32 << 20);
+        opts.set_compression_type(rocksdb::DBCompressionType::Lz4);
+        opts
+    }
+
+    /// Every entry of a saved database (a checkpoint folder), in key order, read-only.
+    pub(crate) fn for_each_saved(
+        dir: &Path,
+        mut visit: impl FnMut(&[u8], &[u8]) -> Result<()>,
+    ) -> Result<()> {
+        let db = DB::open_for_read_only(&Self::options(), dir, false)
+            .with_context(|| format!("opening the saved state in {}", dir.display()))?;
+        for item in db.iterator(IteratorMode::Start) {
+            let (k, v) = item?;
+            visit(&k, &v)?;
+        }
+        Ok(())
     }
 }
 

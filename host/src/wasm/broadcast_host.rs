@@ -58,6 +58,45 @@ impl BroadcastHost {
         }
     }
 
+    /// Saves every state to `path`: each entry as its state's name, key and value.
+    pub fn save(&self, path: &std::path::Path) -> anyhow::Result<u64> {
+        use crate::state::encode_list_element as element;
+        use std::io::Write;
+        let file = std::fs::File::create(path)?;
+        let mut out = std::io::BufWriter::new(file);
+        let mut n = 0;
+        for (name, map) in &self.states {
+            for (k, v) in map {
+                out.write_all(&element(name.as_bytes()))?;
+                out.write_all(&element(k))?;
+                out.write_all(&element(v))?;
+                n += 1;
+            }
+        }
+        out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        Ok(n)
+    }
+
+    /// The states saved at `path` (see [`save`](Self::save)).
+    pub fn load(path: &std::path::Path) -> anyhow::Result<Self> {
+        use anyhow::Context;
+        let data = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        let items = crate::state::decode_list(&data)
+            .with_context(|| format!("{} is not saved broadcast state", path.display()))?;
+        if items.len() % 3 != 0 {
+            anyhow::bail!("{} is truncated", path.display());
+        }
+        let mut host = Self::default();
+        for t in items.chunks(3) {
+            let name = String::from_utf8(t[0].to_vec())?;
+            host.states
+                .entry(name)
+                .or_default()
+                .insert(t[1].to_vec(), t[2].to_vec());
+        }
+        Ok(host)
+    }
+
     /// Number of entries over all states.
     pub fn entries(&self) -> usize {
         self.states.values().map(BTreeMap::len).sum()

@@ -197,12 +197,22 @@ impl<E: Exports> FunctionInstance<E> {
         subtask: u32,
         keyed: Option<KeyedState>,
     ) -> Result<Self, Failure> {
+        Self::with_broadcast(prepared, subtask, keyed, BroadcastHost::default())
+    }
+
+    /// Like [`new`](Self::new), with broadcast state to start from (restored).
+    pub fn with_broadcast(
+        prepared: Arc<Prepared<E>>,
+        subtask: u32,
+        keyed: Option<KeyedState>,
+        broadcast: BroadcastHost,
+    ) -> Result<Self, Failure> {
         let label: Arc<str> = Arc::from(prepared.info.operator.as_str());
         let data = StoreData::new(
             label,
             prepared.info.limits.memory_bytes,
             KeyedHost::new(keyed),
-            BroadcastHost::default(),
+            broadcast,
         );
         let (store, exports) = Self::start(&prepared, data, subtask).map_err(|e| e.0)?;
         Ok(Self {

@@ -362,7 +362,12 @@ fn resolved(p: &std::path::Path) -> std::path::PathBuf {
 
 /// No sink writes where the job reads (its sources, the files handed to functions,
 /// the components) and no two sinks write one path: either would destroy data.
-pub(super) fn check_paths(c: &mut Checker<'_>, m: &Manifest, nodes: &BTreeMap<String, Node>) {
+pub(super) fn check_paths(
+    c: &mut Checker<'_>,
+    m: &Manifest,
+    nodes: &BTreeMap<String, Node>,
+    parts: bool,
+) {
     let mut inputs: Vec<(std::path::PathBuf, String)> = Vec::new();
     for (name, node) in nodes {
         match &node.kind {
@@ -384,7 +389,7 @@ pub(super) fn check_paths(c: &mut Checker<'_>, m: &Manifest, nodes: &BTreeMap<St
     let mut written: BTreeMap<std::path::PathBuf, String> = BTreeMap::new();
     for (name, node) in nodes {
         let NodeKind::Sink {
-            kind: SinkKind::File { path },
+            kind: SinkKind::File { path, .. },
             ..
         } = &node.kind
         else {
@@ -409,12 +414,22 @@ pub(super) fn check_paths(c: &mut Checker<'_>, m: &Manifest, nodes: &BTreeMap<St
                 );
             }
         }
-        if out.is_dir() {
+        if out.is_dir() && !parts {
             c.report(
                 span.clone(),
                 &field,
                 format!(
                     "{} is a folder: a file sink writes one file",
+                    path.display()
+                ),
+            );
+        }
+        if out.is_file() && parts {
+            c.report(
+                span.clone(),
+                &field,
+                format!(
+                    "{} is a file: with checkpoints a file sink writes a folder of committed parts",
                     path.display()
                 ),
             );

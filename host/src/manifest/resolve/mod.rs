@@ -6,6 +6,7 @@
 //! checks across nodes (edges, event time, broadcast inputs, cycles, paths).
 
 mod graph;
+mod job_table;
 mod operator;
 mod sink;
 mod source;
@@ -152,6 +153,18 @@ choices! {
     TimeDomain { "event" => TimeDomain::Event, "processing" => TimeDomain::Processing }
     WindowAggregateKind { "count" => WindowAggregateKind::Count, "function" => WindowAggregateKind::Function }
     ErrorPolicy { "fail" => ErrorPolicy::Fail, "dead-letter" => ErrorPolicy::DeadLetter }
+    Delivery { "exactly-once" => Delivery::ExactlyOnce, "at-least-once" => Delivery::AtLeastOnce }
+    CheckpointMode { "exactly-once" => CheckpointMode::ExactlyOnce, "at-least-once" => CheckpointMode::AtLeastOnce }
+    RestartWord { "none" => RestartWord::None, "fixed-delay" => RestartWord::FixedDelay, "exponential-delay" => RestartWord::ExponentialDelay, "failure-rate" => RestartWord::FailureRate }
+}
+
+/// Restart strategies as manifests name them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum RestartWord {
+    None,
+    FixedDelay,
+    ExponentialDelay,
+    FailureRate,
 }
 
 /// `a/b/../c` as `a/c`, without touching the file system.
@@ -237,6 +250,14 @@ pub(crate) fn resolve(m: Manifest, loc: &Locator, base: &Path) -> Result<Job, Di
         Some(v) => c.path(v),
         None => clean(&base.join(".weir").join(&name)),
     };
+    let checkpoint = job_table::checkpoint(&mut c, job);
+    let checkpoint_dir = job
+        .checkpoint
+        .as_ref()
+        .and_then(|t| t.get_ref().dir.as_ref())
+        .map_or_else(|| state_dir.join("checkpoints"), |d| c.path(d));
+    let restart = job_table::restart(&mut c, job, checkpoint.is_some());
+    let control = job_table::control(&mut c, job);
 
     // Every name shares one namespace, since inputs refer to names. A name used again
     // is reported, and its later use left out so that it causes no other problems.
@@ -291,6 +312,7 @@ pub(crate) fn resolve(m: Manifest, loc: &Locator, base: &Path) -> Result<Job, Di
             n.clone(),
             Node {
                 name: n.clone(),
+                uid: uid(&s.get_ref().uid, n),
                 parallelism: c.positive(
                     &s.get_ref().parallelism,
                     &format!("sources.{n}.parallelism"),
@@ -327,7 +349,7 @@ pub(crate) fn resolve(m: Manifest, loc: &Locator, base: &Path) -> Result<Job, Di
     check_edges(&mut c, &m, &nodes, &edges);
     check_event_time(&mut c, &m, &nodes);
     check_function_time(&mut c, &m, &nodes);
-    check_paths(&mut c, &m, &nodes);
+    check_paths(&mut c, &m, &nodes, checkpoint.is_some());
     let order = topological(&mut c, &nodes, &edges);
 
     if !c.problems.is_empty() {
@@ -348,7 +370,18 @@ pub(crate) fn resolve(m: Manifest, loc: &Locator, base: &Path) -> Result<Job, Di
         state_dir,
         state_backend,
         nodes,
+        checkpoint,
+        checkpoint_dir,
+        restart,
+        control,
     })
+}
+
+/// A node's uid: the one given, or its name.
+pub(super) fn uid(given: &Option<Spanned<String>>, name: &str) -> String {
+    given
+        .as_ref()
+        .map_or_else(|| name.to_owned(), |u| u.get_ref().clone())
 }
 
 pub(super) fn input_ref(text: &str) -> InputRef {

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use toml::Spanned;
 
 use super::window::window;
-use super::{Checker, Inputs, OperatorType, input_ref};
+use super::{Checker, Inputs, OperatorType, input_ref, uid};
 use crate::manifest::job::*;
 use crate::manifest::model::{KeyByValue, OperatorTable};
 use crate::record::json_field::FieldPath;
@@ -297,6 +297,7 @@ pub(super) fn operator(
     }
     let node = Node {
         name: name.to_owned(),
+        uid: uid(&t.uid, name),
         parallelism: c.positive(&t.parallelism, &f("parallelism"), parallelism),
         kind: NodeKind::Operator(Box::new(OperatorNode {
             kind,
@@ -307,10 +308,6 @@ pub(super) fn operator(
             files,
             limits,
             on_error,
-            uid: t
-                .uid
-                .as_ref()
-                .map_or_else(|| name.to_owned(), |u| u.get_ref().clone()),
         })),
     };
     (node, inputs)

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use toml::Spanned;
 
-use super::{Checker, SinkType, input_ref};
+use super::{Checker, SinkType, input_ref, uid};
 use crate::manifest::job::*;
 use crate::manifest::model::SinkTable;
 
@@ -23,20 +23,37 @@ pub(super) fn sink(
             }
             SinkKind::Stdout
         }
-        _ => match &t.path {
-            Some(p) => SinkKind::File { path: c.path(p) },
-            None => {
-                c.report(Some(s.span()), f("path"), "a file sink needs `path`");
-                SinkKind::File {
-                    path: PathBuf::new(),
+        _ => {
+            let delivery = c.choice_or(&t.delivery, &f("delivery"), Delivery::ExactlyOnce);
+            match &t.path {
+                Some(p) => SinkKind::File {
+                    path: c.path(p),
+                    delivery,
+                },
+                None => {
+                    c.report(Some(s.span()), f("path"), "a file sink needs `path`");
+                    SinkKind::File {
+                        path: PathBuf::new(),
+                        delivery,
+                    }
                 }
             }
-        },
+        }
     };
+    if matches!(kind, SinkKind::Stdout)
+        && let Some(d) = &t.delivery
+    {
+        c.report(
+            Some(d.span()),
+            f("delivery"),
+            "stdout is written as records arrive: it cannot take back output, so it has no `delivery`",
+        );
+    }
     let input = input_ref(t.input.get_ref());
     (
         Node {
             name: name.to_owned(),
+            uid: uid(&t.uid, name),
             parallelism: 1,
             kind: NodeKind::Sink {
                 kind,

@@ -12,6 +12,7 @@ mod aggregate;
 mod count;
 pub mod elements;
 mod fire;
+mod restore;
 mod sessions;
 mod store;
 
@@ -316,6 +317,26 @@ impl WindowOperator {
 }
 
 impl Operator for WindowOperator {
+    fn flush_state(&mut self) -> Result<()> {
+        self.st.flush()?;
+        self.st.record_fired(self.fired.iter())
+    }
+
+    fn final_state(&mut self) -> Result<crate::checkpoint::OperatorState> {
+        Ok(crate::checkpoint::OperatorState::Window {
+            watermark: self.watermark,
+        })
+    }
+
+    fn snapshot(
+        &mut self,
+        _cx: &crate::operator::SnapshotContext<'_>,
+    ) -> Result<crate::checkpoint::OperatorState> {
+        Ok(crate::checkpoint::OperatorState::Window {
+            watermark: self.watermark,
+        })
+    }
+
     fn process(&mut self, _input: Input, data: Data, out: &mut Collector) -> Result<()> {
         self.metrics.records_in.add(data.len() as u64);
         reject_unkeyed(&data, &self.errors, out)?;

@@ -22,6 +22,7 @@ pub struct WindowState {
     acc: StateDef,
     sessions: StateDef,
     counter: StateDef,
+    fired: StateDef,
     /// Accumulators, written back to the backend in bulk.
     accs: RefCell<AccCache>,
 }
@@ -51,6 +52,7 @@ impl WindowState {
             acc: def("accumulator", Kind::Value)?,
             sessions: def("sessions", Kind::Value)?,
             counter: def("count", Kind::Value)?,
+            fired: def("fired", Kind::Value)?,
             accs: RefCell::default(),
             keyed,
         })
@@ -196,6 +198,51 @@ impl WindowState {
         Ok(n)
     }
 
+    /// Records the windows that fired and keep their state (for late elements) in keyed
+    /// state, replacing what was recorded before: a snapshot holds them, so a restored
+    /// operator knows a late element's firing is an update.
+    pub fn record_fired<'a>(
+        &self,
+        fired: impl Iterator<Item = &'a (Vec<u8>, Window)>,
+    ) -> Result<()> {
+        let groups = self.keyed.groups();
+        let mut ops: Vec<WriteOp> = (groups.start..=groups.end)
+            .map(|g| WriteOp::DeletePrefix(StateKeyPrefix::group_prefix(self.fired.id, g)))
+            .collect();
+        for (key, w) in fired {
+            let group = self.keyed.group(key);
+            ops.push(WriteOp::Put(
+                StateKeyPrefix::new(self.fired.id, group, key, ns(w)).0,
+                Vec::new(),
+            ));
+        }
+        self.keyed.backend().write(ops)
+    }
+
+    /// Every window of this instance's keys that holds state (elements or an
+    /// accumulator), and the windows recorded as fired.
+    pub fn saved_windows(&self) -> Result<(Vec<KeyWindow>, Vec<KeyWindow>)> {
+        let read = |def: &StateDef, out: &mut Vec<(Vec<u8>, Window)>| {
+            self.keyed.for_each(def, |k, _| {
+                let (_, _, key, namespace, _) = StateKeyPrefix::decode(k)?;
+                if let Namespace::Window { start, end } = namespace
+                    && (start, end) != (COUNT_WINDOW.start, COUNT_WINDOW.end)
+                {
+                    out.push((key.to_vec(), Window { start, end }));
+                }
+                Ok(())
+            })
+        };
+        let mut windows = Vec::new();
+        read(&self.contents, &mut windows)?;
+        read(&self.acc, &mut windows)?;
+        windows.sort();
+        windows.dedup();
+        let mut fired = Vec::new();
+        read(&self.fired, &mut fired)?;
+        Ok((windows, fired))
+    }
+
     /// Stores a key's element count and retained elements (count windows).
     pub fn put_counted(&self, key: &Key, count: u64, retained: &[Vec<u8>]) -> Vec<WriteOp> {
         let mut list = Vec::new();
@@ -212,6 +259,9 @@ impl WindowState {
         ]
     }
 }
+
+/// A key's window.
+pub type KeyWindow = (Vec<u8>, Window);
 
 /// The namespace count windows keep their elements under.
 const COUNT_WINDOW: Window = Window {

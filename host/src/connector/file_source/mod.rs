@@ -6,21 +6,18 @@
 //! several files (or parts of one) counts every event, instead of racing one file ahead
 //! and turning the next file's events late.
 
+mod split_reader;
+
 use std::collections::VecDeque;
-use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
 use std::sync::Arc;
 
-use anyhow::{Context, Result};
-use memchr::memchr;
+use anyhow::Result;
 
 use super::splits::Split;
 use crate::manifest::{EventTime, FileFormat, TimestampFrom};
 use crate::record::Batch;
 use crate::runtime::{Clock, NodeMetrics};
-
-/// Bytes read from a file at a time.
-const CHUNK: usize = 1 << 20;
+use split_reader::SplitReader;
 
 /// What a source produces.
 #[derive(Debug)]
@@ -37,146 +34,6 @@ pub enum SourceEvent {
     End,
     /// Nothing available right now (following growing files).
     Pending,
-}
-
-/// One split being read.
-struct SplitReader {
-    split: Split,
-    file: Option<File>,
-    buf: Vec<u8>,
-    /// File offset of `buf[0]`.
-    buf_offset: u64,
-    cursor: usize,
-    skip_partial: bool,
-    done: bool,
-    at_eof: bool,
-    max_ts: i64,
-    idle: bool,
-    last_data_ms: i64,
-}
-
-impl SplitReader {
-    fn new(split: Split, now_ms: i64) -> Self {
-        Self {
-            skip_partial: split.start > 0,
-            split,
-            file: None,
-            buf: Vec::new(),
-            buf_offset: 0,
-            cursor: 0,
-            done: false,
-            at_eof: false,
-            max_ts: i64::MIN,
-            idle: false,
-            last_data_ms: now_ms,
-        }
-    }
-
-    /// Byte offset of the next unread line (what a checkpoint records).
-    #[allow(dead_code)]
-    fn position(&self) -> u64 {
-        self.buf_offset + self.cursor as u64
-    }
-
-    fn open(&mut self) -> Result<bool> {
-        if self.file.is_some() {
-            return Ok(true);
-        }
-        let mut f = match File::open(&self.split.path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
-            Err(e) => {
-                return Err(e).with_context(|| format!("opening {}", self.split.path.display()));
-            }
-        };
-        // Start one byte early: if that byte ends a line, the split's first line is whole.
-        let from = self.split.start.saturating_sub(1);
-        f.seek(SeekFrom::Start(from))?;
-        self.buf_offset = from;
-        self.file = Some(f);
-        Ok(true)
-    }
-
-    /// Appends up to `max` lines to `out`; returns how many.
-    fn read_lines(
-        &mut self,
-        max: usize,
-        follow: bool,
-        mut push: impl FnMut(&[u8]),
-    ) -> Result<usize> {
-        if !self.open()? {
-            self.at_eof = true;
-            return Ok(0);
-        }
-        let mut n = 0;
-        while n < max && !self.done {
-            match memchr(b'\n', &self.buf[self.cursor..]) {
-                Some(j) => {
-                    let line_start = self.buf_offset + self.cursor as u64;
-                    let line = &self.buf[self.cursor..self.cursor + j];
-                    self.cursor += j + 1;
-                    if self.skip_partial {
-                        self.skip_partial = false;
-                        continue;
-                    }
-                    if line_start >= self.split.end {
-                        self.done = true;
-                        break;
-                    }
-                    push(line.strip_suffix(b"\r").unwrap_or(line));
-                    n += 1;
-                }
-                None => {
-                    if self.refill()? == 0 {
-                        self.at_eof = true;
-                        if !follow {
-                            let line_start = self.buf_offset + self.cursor as u64;
-                            if self.cursor < self.buf.len()
-                                && line_start < self.split.end
-                                && !self.skip_partial
-                            {
-                                push(&self.buf[self.cursor..]);
-                                n += 1;
-                            }
-                            self.cursor = self.buf.len();
-                            self.done = true;
-                        }
-                        break;
-                    }
-                }
-            }
-        }
-        Ok(n)
-    }
-
-    fn refill(&mut self) -> Result<usize> {
-        if self.cursor > 0 {
-            self.buf.drain(..self.cursor);
-            self.buf_offset += self.cursor as u64;
-            self.cursor = 0;
-        }
-        // Read into the spare capacity: no zeroing of a chunk the read overwrites anyway.
-        self.buf.reserve(CHUNK);
-        let file = self.file.as_mut().expect("opened");
-        let read = file
-            .take(CHUNK as u64)
-            .read_to_end(&mut self.buf)
-            .with_context(|| format!("reading {}", self.split.path.display()))?;
-        if read > 0 {
-            self.at_eof = false;
-        }
-        Ok(read)
-    }
-
-    fn watermark(&self, out_of_orderness: i64) -> i64 {
-        if self.max_ts == i64::MIN {
-            i64::MIN
-        } else {
-            self.max_ts
-                .saturating_sub(out_of_orderness)
-                .saturating_sub(1)
-        }
-    }
 }
 
 /// A parallel reader of a file source.
@@ -251,6 +108,11 @@ impl FileSource {
                 self.emitted = i64::MAX;
                 return Ok(SourceEvent::Watermark(i64::MAX));
             }
+            // Restored splits resume with the watermark they had.
+            self.advance_watermark();
+            if let Some(e) = self.queue.pop_front() {
+                return Ok(e);
+            }
         }
         let now = self.clock.now_ms();
         let Some(i) = self.pick() else {
@@ -281,6 +143,39 @@ impl FileSource {
         self.queue.push_back(SourceEvent::Data(batch));
         self.advance_watermark();
         Ok(self.queue.pop_front().expect("just queued"))
+    }
+
+    /// A reader resuming restored splits (see [`snapshot`](Self::snapshot)).
+    #[allow(clippy::too_many_arguments)]
+    pub fn restored(
+        splits: Vec<crate::checkpoint::SplitState>,
+        format: FileFormat,
+        follow: bool,
+        event_time: Option<EventTime>,
+        batch_size: usize,
+        clock: Arc<dyn Clock>,
+        metrics: Arc<NodeMetrics>,
+    ) -> Self {
+        let now = clock.now_ms();
+        let mut s = Self::new(
+            Vec::new(),
+            format,
+            follow,
+            event_time,
+            batch_size,
+            clock,
+            metrics,
+        );
+        s.splits = splits
+            .iter()
+            .map(|st| SplitReader::restored(st, now))
+            .collect();
+        s
+    }
+
+    /// Where the reader is in each split (at a barrier: between batches).
+    pub fn snapshot(&self) -> Vec<crate::checkpoint::SplitState> {
+        self.splits.iter().map(SplitReader::state).collect()
     }
 
     /// Whether the function reading this source sets its timestamps (see

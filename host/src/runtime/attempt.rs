@@ -1,0 +1,235 @@
+//! One run of a job's tasks (the first, or one after a restart): instances built, channels
+//! wired (one per sender and receiver, so a barrier can hold back one sender alone), and
+//! the coordinator's channels.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64};
+
+use anyhow::Result;
+use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
+
+use super::build::Builder;
+use super::chain::{Chain, Identity, Link};
+use super::coordinator::{Control, Report};
+use super::exchange::{Outlet, Partition};
+use super::functions::PreparedFn;
+use super::message::Envelope;
+use super::metrics::Metrics;
+use super::options::RunOptions;
+use super::plan::Plan;
+use super::stop::StopSignal;
+use super::task::{Port, SourceHead, TaskInstance};
+use crate::checkpoint::{Restore, Role};
+use crate::manifest::{CheckpointMode, Job, NodeKind, OperatorKind, Output};
+use crate::state::StateRegistry;
+
+/// Messages a channel holds before its sender waits.
+const CHANNEL_DEPTH: usize = 4;
+
+/// The task instances of a run and the coordinator's ends of their channels.
+pub struct Attempt {
+    /// Every task instance.
+    pub tasks: Vec<TaskInstance>,
+    /// One control channel per task instance.
+    pub controls: Vec<Sender<Control>>,
+    /// Acknowledgements from the tasks.
+    pub reports: Receiver<Report>,
+    /// Task instances that start with a source.
+    pub sources: Vec<usize>,
+    /// Task instances that read a broadcast input first (not ready for barriers yet).
+    pub not_ready: BTreeSet<usize>,
+    /// The run's state ids.
+    pub registry: Arc<StateRegistry>,
+}
+
+/// What an attempt is built from.
+pub struct Inputs<'a> {
+    /// The job.
+    pub job: &'a Job,
+    /// How it runs.
+    pub options: &'a RunOptions,
+    /// Its tasks.
+    pub plan: &'a Plan,
+    /// Its functions.
+    pub functions: &'a HashMap<usize, PreparedFn>,
+    /// The snapshot it starts from.
+    pub restore: Option<&'a Restore>,
+    /// Where live state goes (emptied first).
+    pub work: PathBuf,
+    /// Counters.
+    pub metrics: &'a Arc<Metrics>,
+    /// Set to cancel this attempt.
+    pub cancel: &'a Arc<AtomicBool>,
+    /// Stop or drain.
+    pub stop: &'a Arc<StopSignal>,
+    /// The next snapshot id.
+    pub next_id: &'a Arc<AtomicU64>,
+}
+
+/// Builds every task instance of a run, wired with channels.
+pub fn build(i: Inputs<'_>) -> Result<Attempt> {
+    let job = i.job;
+    let plan = i.plan;
+    let registry = Arc::new(match i.restore {
+        Some(r) => StateRegistry::restored(&r.found.metadata.states)?,
+        None => StateRegistry::default(),
+    });
+    let builder = Builder {
+        job,
+        options: i.options,
+        functions: i.functions,
+        restore: i.restore,
+        registry: registry.clone(),
+        work: i.work,
+        next_id: i.next_id.clone(),
+    };
+    // Channels: one per (edge, producer instance, consumer instance); forward edges
+    // connect instance k to instance k only.
+    type Chan = (Sender<Envelope>, Receiver<Envelope>);
+    let mut channels: Vec<HashMap<(u32, u32), Chan>> = Vec::new();
+    for e in &plan.edges {
+        let producers = plan.tasks[plan.task_of[e.from]].parallelism;
+        let consumers = plan.tasks[e.to_task].parallelism;
+        let mut m = HashMap::new();
+        for p in 0..producers {
+            for c in 0..consumers {
+                if matches!(e.partition, Partition::Forward) && p != c {
+                    continue;
+                }
+                m.insert((p, c), bounded(CHANNEL_DEPTH));
+            }
+        }
+        channels.push(m);
+    }
+    let (report_tx, reports) = unbounded();
+    let mut tasks = Vec::new();
+    let mut controls = Vec::new();
+    let mut sources = Vec::new();
+    let mut not_ready = BTreeSet::new();
+    let mode = job
+        .checkpoint
+        .as_ref()
+        .map_or(CheckpointMode::ExactlyOnce, |c| c.mode);
+    for (t, task) in plan.tasks.iter().enumerate() {
+        for sub in 0..task.parallelism {
+            let index = tasks.len();
+            let mut outlets: HashMap<(usize, Output), Vec<Outlet>> = HashMap::new();
+            for (ei, e) in plan.edges.iter().enumerate() {
+                if plan.task_of[e.from] != t {
+                    continue;
+                }
+                let consumers = plan.tasks[e.to_task].parallelism;
+                let senders: Vec<Sender<Envelope>> = match e.partition {
+                    Partition::Forward => vec![channels[ei][&(sub, sub)].0.clone()],
+                    _ => (0..consumers)
+                        .map(|c| channels[ei][&(sub, c)].0.clone())
+                        .collect(),
+                };
+                outlets
+                    .entry((e.from, e.output))
+                    .or_default()
+                    .push(Outlet::new(
+                        senders,
+                        0,
+                        e.partition.clone(),
+                        job.max_parallelism,
+                        i.cancel.clone(),
+                    ));
+            }
+            let ports = task
+                .inputs
+                .iter()
+                .map(|&(input, ei)| {
+                    let e = &plan.edges[ei];
+                    let producers = plan.tasks[plan.task_of[e.from]].parallelism;
+                    let rx = match e.partition {
+                        Partition::Forward => vec![channels[ei][&(sub, sub)].1.clone()],
+                        _ => (0..producers)
+                            .map(|p| channels[ei][&(p, sub)].1.clone())
+                            .collect(),
+                    };
+                    Port { input, rx }
+                })
+                .collect();
+            let mut links = Vec::new();
+            for &node in &task.links {
+                let n = &job.nodes[node];
+                let metrics = i.metrics.instance(&n.name, sub);
+                let keyed = builder.keyed_backend(n, sub)?;
+                let op = builder.operator(node, sub, &keyed, metrics.clone())?;
+                links.push(Link {
+                    node,
+                    name: n.name.clone(),
+                    op,
+                    identity: Identity {
+                        uid: n.uid.clone(),
+                        role: match n.kind {
+                            NodeKind::Sink { .. } => Role::Sink,
+                            _ => Role::Operator,
+                        },
+                        subtask: sub,
+                        parallelism: n.parallelism,
+                        component: i.functions.get(&node).and_then(PreparedFn::hash),
+                    },
+                    keyed,
+                    metrics,
+                });
+            }
+            let source = match task.source {
+                Some(s) => {
+                    let n = &job.nodes[s];
+                    let metrics = i.metrics.instance(&n.name, sub);
+                    sources.push(index);
+                    Some(SourceHead {
+                        reader: builder.source(n, sub, metrics.clone())?,
+                        node: n.name.clone(),
+                        uid: n.uid.clone(),
+                        subtask: sub,
+                        parallelism: n.parallelism,
+                        metrics,
+                    })
+                }
+                None => None,
+            };
+            let head = task
+                .source
+                .or(task.links.first().copied())
+                .expect("tasks have a head");
+            let bootstrap = task.links.first().is_some_and(|&l| {
+                matches!(&job.nodes[l].kind, NodeKind::Operator(o) if matches!(o.kind, OperatorKind::Broadcast { bootstrap: true, .. }))
+            });
+            if bootstrap {
+                not_ready.insert(index);
+            }
+            let (control_tx, control) = unbounded();
+            controls.push(control_tx);
+            tasks.push(TaskInstance {
+                name: format!("{}[{sub}]", job.nodes[head].name),
+                index,
+                source,
+                ports,
+                chain: Chain::new(task.source, links, outlets),
+                clock: i.options.clock.clone(),
+                cancel: i.cancel.clone(),
+                stop: i.stop.clone(),
+                bootstrap,
+                control,
+                reports: report_tx.clone(),
+                mode,
+            });
+        }
+    }
+    // Only the task instances hold channel ends now, so a task that stops early
+    // disconnects its neighbours instead of leaving them waiting.
+    drop(channels);
+    Ok(Attempt {
+        tasks,
+        controls,
+        reports,
+        sources,
+        not_ready,
+        registry,
+    })
+}
