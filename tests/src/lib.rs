@@ -6,6 +6,7 @@
 //! - [`guests`]: paths of every component `build.rs` built.
 //! - [`Harness`]: run a manifest with its sinks and state in a temporary folder.
 //! - [`canonical`]: output lines in a form that compares regardless of order.
+//! - [`crash`]: killing `weir` processes with SIGKILL and running them again.
 //! - [`bench`]: measuring whole jobs (medians of alternating runs).
 //! - [`native`]: the example functions compiled natively, for measuring Wasm against them.
 //! - [`ysb`]: YSB-shaped data and the benchmark's answer computed without weir.
@@ -17,6 +18,7 @@ use weir::manifest::{ComponentRef, Job, NodeKind, Override, SinkKind, load_file}
 use weir::runtime::{JobError, JobReport, RunOptions, run};
 
 pub mod bench;
+pub mod crash;
 pub mod native;
 pub mod ysb;
 

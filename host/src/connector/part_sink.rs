@@ -185,6 +185,7 @@ impl Operator for PartSink {
 
     fn snapshot(&mut self, cx: &SnapshotContext<'_>) -> Result<OperatorState> {
         self.seal(cx.id)?;
+        crate::runtime::crash_point("part-pending");
         if self.delivery == Delivery::AtLeastOnce {
             commit_parts(self.pending.iter().map(|(_, p)| p))?;
             self.pending.clear();

@@ -86,6 +86,9 @@ pub struct JobReport {
     pub stopped: bool,
     /// How many times the job restarted after a failure.
     pub restarts: usize,
+    /// The snapshot the run resumed from, and how many records its sources had read
+    /// before it.
+    pub resumed: Option<(u64, u64)>,
 }
 
 impl JobReport {
@@ -158,6 +161,7 @@ impl JobReport {
             broadcast_states,
             stopped: false,
             restarts: 0,
+            resumed: None,
         }
     }
 
@@ -212,6 +216,12 @@ impl std::fmt::Display for JobReport {
         let secs = self.elapsed.as_secs_f64();
         let how = if self.stopped { "stopped" } else { "finished" };
         writeln!(f, "job `{}` {how} in {secs:.2}s", self.name)?;
+        if let Some((id, read)) = self.resumed {
+            writeln!(
+                f,
+                "  resumed:      from snapshot {id}, after {read} records read before it"
+            )?;
+        }
         if self.restarts > 0 {
             writeln!(f, "  restarts:     {} (after failures)", self.restarts)?;
         }

@@ -71,6 +71,9 @@ impl Supervisor {
         let store = CheckpointStore::new(&self.job.checkpoint_dir);
         let mut restarter = Restarter::new(self.job.restart.clone());
         let mut restore = self.restore.clone();
+        if restore.is_none() {
+            self.set_aside_earlier_output().map_err(JobError::Failed)?;
+        }
         loop {
             let attempt_cancel = Arc::new(AtomicBool::new(false));
             let outcome = self.attempt(restore.as_ref(), shared, &attempt_cancel);
@@ -82,6 +85,16 @@ impl Supervisor {
                     let mut report = self.report(shared, reports, started.elapsed());
                     report.stopped = how == Finish::Stopped;
                     report.restarts = restarter.history.len();
+                    report.resumed = self.restore.as_ref().map(|r| {
+                        let m = &r.found.metadata;
+                        let read = m
+                            .instances
+                            .iter()
+                            .filter(|i| i.role == crate::checkpoint::Role::Source)
+                            .filter_map(|i| i.counters.get("records_in"))
+                            .sum();
+                        (m.id, read)
+                    });
                     if !self.options.keep_state {
                         let _ = std::fs::remove_dir_all(self.state_dir.work());
                     }
@@ -185,6 +198,40 @@ impl Supervisor {
         let reports = reports?;
         let how = shared.stop.requested().unwrap_or(Finish::Drained);
         Ok((reports, ended, how))
+    }
+
+    /// A run that starts from the beginning does not add to the committed output of an
+    /// earlier run: a sink folder holding committed parts is renamed aside (nothing
+    /// committed is deleted).
+    fn set_aside_earlier_output(&self) -> anyhow::Result<()> {
+        if self.job.checkpoint.is_none() {
+            return Ok(());
+        }
+        for n in &self.job.nodes {
+            if let NodeKind::Sink {
+                kind: crate::manifest::SinkKind::File { path, .. },
+                ..
+            } = &n.kind
+                && path.is_dir()
+                && !crate::connector::committed_parts(path)?.is_empty()
+            {
+                let stamp = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs());
+                let aside = path.with_file_name(format!(
+                    "{}.previous-{stamp}",
+                    path.file_name().unwrap_or_default().to_string_lossy()
+                ));
+                std::fs::rename(path, &aside)
+                    .with_context(|| format!("setting {} aside", path.display()))?;
+                tracing::warn!(
+                    "sink `{}`: the output of an earlier run is set aside in {} (this run starts from the beginning)",
+                    n.name,
+                    aside.display()
+                );
+            }
+        }
+        Ok(())
     }
 
     /// Before an attempt that restores `r`: its sinks' pending parts are committed and
