@@ -72,6 +72,16 @@ pub enum JobError {
     /// The job could not start, or failed while running.
     #[error("{0:#}")]
     Failed(anyhow::Error),
+    /// The job failed again and again, and its restart strategy gave up.
+    #[error("{last}\nthe job failed {failures} times and its restart strategy gave up:\n{history}")]
+    GaveUp {
+        /// The last failure.
+        last: Box<JobError>,
+        /// How many failures.
+        failures: usize,
+        /// Each failure and what was decided.
+        history: String,
+    },
 }
 
 impl From<anyhow::Error> for JobError {

@@ -107,15 +107,13 @@ impl Supervisor {
                     let at = started.elapsed().as_millis() as u64;
                     let message = format!("{e:#}");
                     let Some(delay) = restarter.failed(at, message.clone()) else {
-                        let history = restarter.describe();
-                        let e = if restarter.history.len() > 1 {
-                            e.context(format!(
-                                "the job failed {} times and its restart strategy gave up:\n{history}",
-                                restarter.history.len()
-                            ))
-                        } else {
-                            e
-                        };
+                        if restarter.history.len() > 1 {
+                            return Err(JobError::GaveUp {
+                                last: Box::new(root_error(e)),
+                                failures: restarter.history.len(),
+                                history: restarter.describe(),
+                            });
+                        }
                         return Err(root_error(e));
                     };
                     tracing::warn!(
