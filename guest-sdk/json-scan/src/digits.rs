@@ -1,6 +1,18 @@
-//! Reading a run of 8 to 16 decimal digits (epoch milliseconds, ids) without a loop per
-//! digit: eight digits are checked and combined at once in a 64-bit word. In Wasm every
-//! loop iteration costs an interruption check, and a timestamp has thirteen digits.
+//! Reading integers, and a run of 8 to 16 decimal digits (epoch milliseconds, ids)
+//! without a loop per digit: eight digits are checked and combined at once in a 64-bit
+//! word. In Wasm every loop iteration costs an interruption check, and a timestamp has
+//! thirteen digits.
+
+/// The integer `text` holds, as Rust's `i64` parser reads it (an optional `+` or `-`,
+/// then decimal digits), or `None` (anything else, or out of range). Runs of 8 to 16
+/// digits, the common case, are read eight digits at a time.
+#[inline]
+pub fn integer(text: &[u8]) -> Option<i64> {
+    if let Some(v) = parse(text) {
+        return Some(v);
+    }
+    std::str::from_utf8(text).ok()?.parse().ok()
+}
 
 const ZEROS: u64 = 0x3030_3030_3030_3030;
 const HIGH_NIBBLES: u64 = 0xF0F0_F0F0_F0F0_F0F0;
@@ -21,7 +33,7 @@ const POW10: [u64; 9] = [
 /// The value of `t` if it is 8 to 16 ASCII digits; `None` for anything else (the caller
 /// falls back to a general parser).
 #[inline]
-pub(super) fn parse(t: &[u8]) -> Option<i64> {
+pub(crate) fn parse(t: &[u8]) -> Option<i64> {
     let len = t.len();
     if !(8..=16).contains(&len) {
         return None;
@@ -55,7 +67,7 @@ fn eight(w: u64) -> Option<u64> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse;
+    use super::{integer, parse};
 
     #[test]
     fn agrees_with_the_standard_parser() {
@@ -93,5 +105,36 @@ mod tests {
         ] {
             assert_eq!(parse(text.as_bytes()), None, "{text}");
         }
+    }
+
+    #[test]
+    fn integers_read_as_rust_reads_them() {
+        for text in [
+            "0",
+            "-0",
+            "+0",
+            "7",
+            "-7",
+            "+7",
+            "12345678",
+            "-12345678",
+            "1700000000000",
+            "9223372036854775807",
+            "-9223372036854775808",
+            "9223372036854775808",
+            "",
+            "-",
+            "+",
+            "1.5",
+            "1e3",
+            " 1",
+            "1 ",
+            "0x10",
+            "١٢٣٤٥٦٧٨",
+            "00000000000000000001",
+        ] {
+            assert_eq!(integer(text.as_bytes()), text.parse().ok(), "{text:?}");
+        }
+        assert_eq!(integer(b"1234567\xff"), None);
     }
 }
