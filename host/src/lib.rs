@@ -20,12 +20,14 @@
 //! - [`wasm`]: the Wasm host — engine, component cache, sandbox, host imports, typed
 //!   function instances.
 //! - [`record`]: flat record batches (the WIT layout), key tables, JSON field reads.
+//! - [`control`]: the control endpoint of a running job (HTTP) and its client.
 //! - [`cli`]: the `weir` command.
 //! - `hash`: the hash maps of the per-record paths.
 
 pub mod checkpoint;
 pub mod cli;
 pub mod connector;
+pub mod control;
 mod hash;
 pub mod manifest;
 pub mod operator;

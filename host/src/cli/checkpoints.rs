@@ -288,3 +288,59 @@ pub fn output(manifest: &Path, overrides: &[Override], sink: &str) -> ExitCode {
         }
     }
 }
+
+/// `weir savepoint`.
+pub fn savepoint(
+    manifest: Option<&Path>,
+    overrides: &[Override],
+    stop: bool,
+    dir: Option<PathBuf>,
+    dispose: Option<PathBuf>,
+) -> ExitCode {
+    let result = (|| -> Result<()> {
+        if let Some(path) = dispose {
+            let found = load(&path)?;
+            if found.metadata.kind != crate::checkpoint::SnapshotKind::Savepoint {
+                anyhow::bail!(
+                    "{} is a {:?}, not a savepoint: only savepoints are disposed of this way",
+                    path.display(),
+                    found.metadata.kind
+                );
+            }
+            std::fs::remove_dir_all(&found.base)
+                .with_context(|| format!("deleting {}", found.base.display()))?;
+            println!(
+                "disposed of savepoint {} ({})",
+                found.metadata.id,
+                found.base.display()
+            );
+            return Ok(());
+        }
+        let manifest = manifest.context("name the job's manifest (or --dispose PATH)")?;
+        let job =
+            crate::manifest::load_file(manifest, overrides).map_err(|d| anyhow::anyhow!("{d}"))?;
+        let dir = match dir {
+            Some(d) => Some(std::path::absolute(&d)?),
+            None => None,
+        };
+        let answer = crate::control::client::call(
+            &job,
+            "POST",
+            "/v1/savepoints",
+            Some(serde_json::json!({ "dir": dir, "stop": stop })),
+        )?;
+        println!(
+            "savepoint {}{}",
+            answer["path"].as_str().unwrap_or("?"),
+            if stop { " (the job stops)" } else { "" }
+        );
+        Ok(())
+    })();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -41,6 +41,24 @@ enum Command {
     /// Lists or inspects checkpoints and savepoints.
     #[command(subcommand)]
     Checkpoint(checkpoints::CheckpointCommand),
+    /// Takes a savepoint of a running job (and stops it with `--stop`), or disposes of
+    /// one (`--dispose PATH`).
+    Savepoint {
+        /// The job manifest (it locates the running job).
+        manifest: Option<PathBuf>,
+        /// Stop the job right after the savepoint.
+        #[arg(long)]
+        stop: bool,
+        /// Where the savepoint goes (default: the job's checkpoint folder).
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+        /// Deletes a savepoint folder.
+        #[arg(long, value_name = "PATH", conflicts_with_all = ["manifest", "stop", "dir"])]
+        dispose: Option<PathBuf>,
+        /// Overrides a manifest value.
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        overrides: Vec<Override>,
+    },
     /// Prints a sink's committed output (the parts of its folder, in order).
     Output {
         /// The job manifest.
@@ -85,6 +103,13 @@ pub fn main() -> ExitCode {
         },
         Command::Run(args) => run::run(args),
         Command::Checkpoint(c) => checkpoints::main(c),
+        Command::Savepoint {
+            manifest,
+            stop,
+            dir,
+            dispose,
+            overrides,
+        } => checkpoints::savepoint(manifest.as_deref(), &overrides, stop, dir, dispose),
         Command::Output {
             manifest,
             sink,

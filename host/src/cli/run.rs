@@ -74,9 +74,6 @@ pub fn run(a: RunArgs) -> ExitCode {
         Ok(h) => h,
         Err(e) => return fail(e),
     };
-    if let Some(s) = handle.started() {
-        eprintln!("{s}");
-    }
     watch_signals(&handle, part_files(&single_files));
     match handle.wait() {
         Ok(report) => {

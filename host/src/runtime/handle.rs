@@ -185,6 +185,11 @@ pub fn start(job: Job, options: RunOptions) -> Result<JobHandle, JobError> {
         shared.stats.clone(),
     );
     let checkpoints = job.checkpoint.is_some();
+    let control = if options.control {
+        Some(start_control(&job, &shared, &requests_tx)?)
+    } else {
+        None
+    };
     let supervisor = Supervisor {
         plan: plan(&job),
         job,
@@ -195,7 +200,11 @@ pub fn start(job: Job, options: RunOptions) -> Result<JobHandle, JobError> {
     };
     let done = std::thread::Builder::new()
         .name(format!("weir-{}", supervisor.job.name))
-        .spawn(move || supervisor.run(&shared))
+        .spawn(move || {
+            let result = supervisor.run(&shared);
+            drop(control);
+            result
+        })
         .map_err(|e| JobError::Failed(e.into()))?;
     Ok(JobHandle {
         cancel: handle_parts.0,
@@ -207,6 +216,38 @@ pub fn start(job: Job, options: RunOptions) -> Result<JobHandle, JobError> {
         stats: handle_parts.3,
         done,
     })
+}
+
+/// Serves the job's control endpoint.
+fn start_control(
+    job: &Job,
+    shared: &Shared,
+    requests: &Sender<Request>,
+) -> anyhow::Result<crate::control::ControlServer> {
+    let token = match &job.control.token_env {
+        Some(var) => Some(
+            std::env::var(var)
+                .with_context(|| format!("job.control.token_env names {var}, which is not set"))?,
+        ),
+        None => None,
+    };
+    let state = Arc::new(crate::control::ControlState {
+        job: job.clone(),
+        requests: requests.clone(),
+        metrics: shared.metrics.clone(),
+        stats: shared.stats.clone(),
+        restarts: shared.restarts.clone(),
+        started_at_ms: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64),
+        token,
+    });
+    crate::control::ControlServer::start(
+        &job.control.bind,
+        job.control.token_env.as_deref(),
+        state,
+        &super::state_dir::control_file(&job.state_dir),
+    )
 }
 
 /// The snapshot a run starts from, and what to tell the user about it.

@@ -43,7 +43,7 @@ pub use coordinator::{CheckpointStats, Request, SnapshotRecord};
 pub use crash::crash_point;
 pub use exchange::{Cancelled, Outlet, Partition, key_of, partition};
 pub use functions::check_functions;
-pub use handle::{JobHandle, run, start, time_of};
+pub use handle::{JobHandle, run, savepoint, start, time_of};
 pub use message::{Barrier, BarrierKind, Data, Envelope, KeyedBatch, Message};
 pub use metrics::{Counter, Counts, Metrics, NodeMetrics};
 pub use options::{BackendWrapper, JobError, RunOptions, StartFrom};
