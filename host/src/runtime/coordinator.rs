@@ -42,6 +42,8 @@ pub enum Report {
         id: u64,
         /// Its instances' state.
         instances: Vec<InstanceState>,
+        /// How long the task's snapshot held it up (milliseconds).
+        sync_ms: f64,
     },
     /// All its input ended; this is its final state.
     Finished {
@@ -87,6 +89,8 @@ pub struct SnapshotRecord {
     pub duration_ms: u64,
     /// Bytes of the files it wrote (links to files of earlier checkpoints not counted).
     pub bytes: u64,
+    /// The longest a task was held up saving its state (the synchronous part).
+    pub sync_ms: f64,
     /// Where it is.
     pub path: PathBuf,
     /// Why it failed or was abandoned.
@@ -135,6 +139,8 @@ pub struct Coordinator {
     pub stop: Arc<StopSignal>,
     /// Shared with the control endpoint.
     pub stats: Arc<Mutex<CheckpointStats>>,
+    /// The longest time a task spent saving its state for the snapshot completing.
+    pub sync_ms: f64,
 }
 
 /// How a run's coordination ended.
@@ -153,6 +159,8 @@ impl Coordinator {
         let mut last_end = Instant::now();
         let mut waiting: Vec<Request> = Vec::new();
         let mut savepoint_reply: Option<(u64, Sender<Result<PathBuf, String>>)> = None;
+        // The longest a task was held up by the snapshot in flight.
+        let mut max_sync_ms = 0f64;
         loop {
             if tracker.all_finished() {
                 for r in waiting.drain(..) {
@@ -219,7 +227,12 @@ impl Coordinator {
                         return Ok(Ended { finals: Vec::new() });
                     };
                     let done = match r {
-                        Report::Ack { task, id, instances } => tracker.ack(task, id, instances),
+                        Report::Ack { task, id, instances, sync_ms } => {
+                            if tracker.in_flight().is_some_and(|f| f.id == id) {
+                                max_sync_ms = max_sync_ms.max(sync_ms);
+                            }
+                            tracker.ack(task, id, instances)
+                        }
                         Report::Finished { task, instances } => tracker.finished(task, instances),
                         Report::Ready { task } => {
                             self.not_ready.remove(&task);
@@ -227,6 +240,7 @@ impl Coordinator {
                         }
                     };
                     if let Some(f) = done {
+                        self.sync_ms = std::mem::take(&mut max_sync_ms);
                         let outcome = self.complete(&f, started);
                         last_end = Instant::now();
                         if let Some((id, reply)) = savepoint_reply.take_if(|(id, _)| *id == f.id) {
@@ -386,6 +400,7 @@ impl Coordinator {
             taken_at_ms: f.taken_at_ms,
             duration_ms,
             bytes,
+            sync_ms: self.sync_ms,
             path: f.dir.clone(),
             error,
         });

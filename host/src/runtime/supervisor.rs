@@ -184,6 +184,7 @@ impl Supervisor {
             next_id: shared.next_id.clone(),
             stop: shared.stop.clone(),
             stats: shared.stats.clone(),
+            sync_ms: 0.0,
         };
         let coordinator = std::thread::Builder::new()
             .name("weir-coordinator".into())

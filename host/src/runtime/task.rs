@@ -136,6 +136,7 @@ impl TaskInstance {
     /// Snapshots the task at `barrier` (the source's position first), passes the barrier
     /// on and acknowledges it.
     fn snapshot(&mut self, barrier: &Barrier) -> Result<()> {
+        let started = Instant::now();
         let mut instances = Vec::new();
         if let Some(s) = &self.source {
             instances.push(s.state());
@@ -147,6 +148,7 @@ impl TaskInstance {
             task: self.index,
             id: barrier.id,
             instances,
+            sync_ms: started.elapsed().as_secs_f64() * 1e3,
         });
         Ok(())
     }
