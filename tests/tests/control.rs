@@ -87,8 +87,13 @@ fn post(url: &str, body: &str) -> (u16, Value) {
 fn the_endpoint_answers_refuses_malformed_requests_and_takes_savepoints() {
     let h = Harness::new();
     std::fs::write(h.dir.path().join("in.txt"), "a:1\nb:2\na:3\n").unwrap();
-    let mut job = load_str(&job_text(""), &h.dir.path().join("job.toml"), h.dir.path(), &[])
-        .unwrap_or_else(|d| panic!("{d}"));
+    let mut job = load_str(
+        &job_text(""),
+        &h.dir.path().join("job.toml"),
+        h.dir.path(),
+        &[],
+    )
+    .unwrap_or_else(|d| panic!("{d}"));
     job.state_dir = h.dir.path().join("state");
     job.checkpoint_dir = h.dir.path().join("state/checkpoints");
     let handle = start(
@@ -148,8 +153,13 @@ fn off_loopback_every_request_needs_the_token() {
     // of this binary uses the variable.
     unsafe { std::env::set_var("WEIR_CONTROL_TEST_TOKEN", "s3cret") };
     let control = "[job.control]\nbind = \"0.0.0.0:0\"\ntoken_env = \"WEIR_CONTROL_TEST_TOKEN\"";
-    let mut job = load_str(&job_text(control), &h.dir.path().join("job.toml"), h.dir.path(), &[])
-        .unwrap_or_else(|d| panic!("{d}"));
+    let mut job = load_str(
+        &job_text(control),
+        &h.dir.path().join("job.toml"),
+        h.dir.path(),
+        &[],
+    )
+    .unwrap_or_else(|d| panic!("{d}"));
     job.state_dir = h.dir.path().join("state");
     job.checkpoint_dir = h.dir.path().join("state/checkpoints");
     let handle = start(
@@ -172,8 +182,10 @@ fn off_loopback_every_request_needs_the_token() {
     // Without a token the manifest is refused.
     let text = job_text("[job.control]\nbind = \"0.0.0.0:8081\"");
     let err = load_str(&text, &h.dir.path().join("job.toml"), h.dir.path(), &[])
-        .err()
-        .expect("refused")
+        .expect_err("refused")
         .to_string();
-    assert!(err.contains("job.control.bind") && err.contains("token"), "{err}");
+    assert!(
+        err.contains("job.control.bind") && err.contains("token"),
+        "{err}"
+    );
 }

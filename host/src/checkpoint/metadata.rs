@@ -115,6 +115,10 @@ pub struct KeyedSnapshot {
     pub first_group: u16,
     /// Last key group.
     pub last_group: u16,
+    /// Entries held in memory (not in the backend's files) at the barrier, applied over
+    /// them on restore: a file relative to the snapshot's folder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overlay: Option<String>,
 }
 
 /// An instance's state besides keyed state.

@@ -30,6 +30,8 @@ pub struct KeyedPiece {
     pub path: PathBuf,
     /// How they are kept.
     pub snapshot: KeyedSnapshot,
+    /// Entries it held in memory at the barrier (newer than its files).
+    pub overlay: Option<PathBuf>,
 }
 
 impl Restore {
@@ -102,6 +104,7 @@ impl Restore {
             .map(|k| KeyedPiece {
                 path: self.found.base.join(&k.path),
                 snapshot: k.clone(),
+                overlay: k.overlay.as_ref().map(|o| self.found.base.join(o)),
             })
             .collect()
     }
@@ -265,6 +268,7 @@ mod tests {
                 path: format!("n-{sub}"),
                 first_group: a,
                 last_group: b,
+                overlay: None,
             }),
             state,
             counters: BTreeMap::new(),

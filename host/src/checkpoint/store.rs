@@ -235,6 +235,9 @@ pub fn load(folder: &Path) -> Result<Found> {
         let mut files: Vec<&str> = Vec::new();
         if let Some(k) = &i.keyed {
             files.push(&k.path);
+            if let Some(o) = &k.overlay {
+                files.push(o);
+            }
         }
         if let super::metadata::OperatorState::Broadcast { path, .. } = &i.state {
             files.push(path);

@@ -181,6 +181,7 @@ fn inspect(path: &Path) -> Result<()> {
                 let counts = count_states(&KeyedPiece {
                     path: f.base.join(&k.path),
                     snapshot: k.clone(),
+                    overlay: k.overlay.as_ref().map(|o| f.base.join(o)),
                 })
                 .unwrap_or_default();
                 writeln!(

@@ -148,10 +148,12 @@ pub trait Operator: Send {
         OperatorReport::default()
     }
 
-    /// A snapshot is about to save the instance's keyed state: write back what the
-    /// operator holds in memory for it.
-    fn flush_state(&mut self) -> Result<()> {
-        Ok(())
+    /// A snapshot is about to save the instance's keyed state. Returns the entries the
+    /// operator holds in memory instead of in the backend (a write-back cache), encoded
+    /// (see [`crate::state::snapshot::encode_overlay`]): the snapshot saves them beside
+    /// the backend's files, off the task's thread, so the task goes on at once.
+    fn prepare_snapshot(&mut self) -> Result<Vec<u8>> {
+        Ok(Vec::new())
     }
 
     /// Saves what the operator keeps besides keyed state, at a barrier.

@@ -68,6 +68,43 @@ pub struct Inputs<'a> {
     pub next_id: &'a Arc<AtomicU64>,
 }
 
+type Made = Result<(
+    Option<super::chain::KeyedHandle>,
+    Box<dyn crate::operator::Operator>,
+)>;
+
+/// Makes the instances `jobs` (node, subtask) on as many threads as there are cores.
+fn make_all(
+    builder: &Builder<'_>,
+    jobs: &[(usize, u32)],
+    metrics: &Metrics,
+) -> HashMap<(usize, u32), Made> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results = std::sync::Mutex::new(HashMap::new());
+    let threads = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .min(jobs.len().max(1));
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                loop {
+                    let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(&(node, sub)) = jobs.get(k) else {
+                        break;
+                    };
+                    let n = &builder.job.nodes[node];
+                    let m = metrics.instance(&n.name, sub);
+                    let made = builder.keyed_backend(n, sub).and_then(|keyed| {
+                        Ok((keyed.clone(), builder.operator(node, sub, &keyed, m)?))
+                    });
+                    results.lock().expect("results").insert((node, sub), made);
+                }
+            });
+        }
+    });
+    results.into_inner().expect("results")
+}
+
 /// Builds every task instance of a run, wired with channels.
 pub fn build(i: Inputs<'_>) -> Result<Attempt> {
     let job = i.job;
@@ -103,6 +140,16 @@ pub fn build(i: Inputs<'_>) -> Result<Attempt> {
         }
         channels.push(m);
     }
+    // The instances of operators and sinks are made first, several at a time: restoring
+    // keyed state and rebuilding window timers is most of a restart's time.
+    let jobs: Vec<(usize, u32)> = plan
+        .tasks
+        .iter()
+        .flat_map(|t| {
+            (0..t.parallelism).flat_map(move |sub| t.links.iter().map(move |&n| (n, sub)))
+        })
+        .collect();
+    let mut made = make_all(&builder, &jobs, i.metrics);
     let (report_tx, reports) = unbounded();
     let mut tasks = Vec::new();
     let mut controls = Vec::new();
@@ -157,8 +204,9 @@ pub fn build(i: Inputs<'_>) -> Result<Attempt> {
             for &node in &task.links {
                 let n = &job.nodes[node];
                 let metrics = i.metrics.instance(&n.name, sub);
-                let keyed = builder.keyed_backend(n, sub)?;
-                let op = builder.operator(node, sub, &keyed, metrics.clone())?;
+                let (keyed, op) = made
+                    .remove(&(node, sub))
+                    .expect("every instance was made")?;
                 links.push(Link {
                     node,
                     name: n.name.clone(),

@@ -47,6 +47,27 @@ pub struct Identity {
     pub component: Option<String>,
 }
 
+/// Keyed-state entries an operator held in memory at a barrier, to be written into the
+/// snapshot's folder.
+pub struct Overlay {
+    /// The file.
+    pub path: std::path::PathBuf,
+    /// The entries, encoded.
+    pub entries: Vec<u8>,
+}
+
+impl Overlay {
+    /// Writes the file (synced).
+    pub fn write(&self) -> Result<()> {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&self.path)
+            .with_context(|| format!("creating {}", self.path.display()))?;
+        f.write_all(&self.entries)?;
+        f.sync_all()
+            .with_context(|| format!("writing {}", self.path.display()))
+    }
+}
+
 /// An instance's keyed state backend and the key groups it holds.
 #[derive(Clone)]
 pub struct KeyedHandle {
@@ -217,26 +238,38 @@ impl Chain {
     }
 
     /// Saves every operator's state at `barrier` (keyed state into the barrier's
-    /// folder), in chain order.
-    pub fn snapshot(&mut self, barrier: &Barrier) -> Result<Vec<InstanceState>> {
+    /// folder), in chain order. What operators hold in memory instead of their backend
+    /// is returned to be written off the task's thread (the snapshot is complete only
+    /// once it is).
+    pub fn snapshot(&mut self, barrier: &Barrier) -> Result<(Vec<InstanceState>, Vec<Overlay>)> {
         let mut out = Vec::with_capacity(self.links.len());
+        let mut overlays = Vec::new();
         for link in &mut self.links {
             let id = &link.identity;
             let prefix = format!("{}-{}", id.uid, id.subtask);
-            link.op
-                .flush_state()
-                .with_context(|| format!("operator `{}`: writing back state", link.name))?;
+            let cached = link
+                .op
+                .prepare_snapshot()
+                .with_context(|| format!("operator `{}`: preparing its snapshot", link.name))?;
             let keyed = match &link.keyed {
                 Some(k) => {
                     let path = barrier.dir.join(&prefix);
                     k.backend
                         .snapshot(&path)
                         .with_context(|| format!("operator `{}`: saving keyed state", link.name))?;
+                    let overlay = (!cached.is_empty()).then(|| format!("{prefix}.overlay"));
+                    if let Some(o) = &overlay {
+                        overlays.push(Overlay {
+                            path: barrier.dir.join(o),
+                            entries: cached,
+                        });
+                    }
                     Some(KeyedSnapshot {
                         backend: k.backend.name().to_owned(),
                         path: prefix.clone(),
                         first_group: k.groups.start,
                         last_group: k.groups.end,
+                        overlay,
                     })
                 }
                 None => None,
@@ -263,7 +296,7 @@ impl Chain {
                 finished: false,
             });
         }
-        Ok(out)
+        Ok((out, overlays))
     }
 
     /// The final state of every operator (after [`finish`](Self::finish)).

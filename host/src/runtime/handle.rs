@@ -30,6 +30,7 @@ pub struct JobHandle {
     started: Option<String>,
     metrics: Arc<Metrics>,
     stats: Arc<Mutex<CheckpointStats>>,
+    restore_ms: Arc<Mutex<Option<f64>>>,
     done: std::thread::JoinHandle<Result<JobReport, JobError>>,
 }
 
@@ -89,6 +90,11 @@ impl JobHandle {
     /// The run's checkpoint history.
     pub fn checkpoint_stats(&self) -> &Arc<Mutex<CheckpointStats>> {
         &self.stats
+    }
+
+    /// How long the last restore took, in milliseconds (none yet if it did not restore).
+    pub fn restore_ms(&self) -> Option<f64> {
+        *self.restore_ms.lock().expect("restore time")
     }
 
     /// Whether the job has ended.
@@ -177,12 +183,14 @@ pub fn start(job: Job, options: RunOptions) -> Result<JobHandle, JobError> {
         stats: Arc::default(),
         requests,
         restarts: Arc::default(),
+        restore_ms: Arc::default(),
     };
     let handle_parts = (
         shared.cancel.clone(),
         shared.stop.clone(),
         shared.metrics.clone(),
         shared.stats.clone(),
+        shared.restore_ms.clone(),
     );
     let checkpoints = job.checkpoint.is_some();
     let control = if options.control {
@@ -214,6 +222,7 @@ pub fn start(job: Job, options: RunOptions) -> Result<JobHandle, JobError> {
         started,
         metrics: handle_parts.2,
         stats: handle_parts.3,
+        restore_ms: handle_parts.4,
         done,
     })
 }

@@ -46,6 +46,9 @@ pub struct Shared {
     pub requests: crossbeam_channel::Receiver<Request>,
     /// The restarts so far, for status.
     pub restarts: Arc<Mutex<Vec<String>>>,
+    /// How long the last restore took (milliseconds): state read back and instances
+    /// started, before the first record.
+    pub restore_ms: Arc<Mutex<Option<f64>>>,
 }
 
 /// Everything a run needs, prepared before it starts.
@@ -150,6 +153,7 @@ impl Supervisor {
         shared: &Shared,
         cancel: &Arc<AtomicBool>,
     ) -> anyhow::Result<AttemptEnd> {
+        let restoring = Instant::now();
         if let Some(r) = restore {
             self.prepare_restore(r, shared)?;
         } else {
@@ -169,6 +173,10 @@ impl Supervisor {
             next_id: &shared.next_id,
         })?;
         super::crash::crash_point("restore");
+        if restore.is_some() {
+            *shared.restore_ms.lock().expect("restore time") =
+                Some(restoring.elapsed().as_secs_f64() * 1e3);
+        }
         let coordinator = Coordinator {
             job: self.job.name.clone(),
             manifest_hash: self.options.manifest_hash.clone(),

@@ -69,6 +69,13 @@ impl SourceHead {
     }
 }
 
+fn barrier_id(r: &Report) -> u64 {
+    match r {
+        Report::Ack { id, .. } => *id,
+        _ => 0,
+    }
+}
+
 /// What a task's wait for input brought (nearly always a message: boxing it would cost
 /// an allocation per batch).
 #[allow(clippy::large_enum_variant)]
@@ -141,15 +148,36 @@ impl TaskInstance {
         if let Some(s) = &self.source {
             instances.push(s.state());
         }
-        instances.extend(self.chain.snapshot(barrier)?);
+        let (links, overlays) = self.chain.snapshot(barrier)?;
+        instances.extend(links);
         self.chain.control(&Message::Barrier(barrier.clone()))?;
-        // The coordinator may be gone (the job is ending): nothing to acknowledge then.
-        let _ = self.reports.send(Report::Ack {
+        let sync_ms = started.elapsed().as_secs_f64() * 1e3;
+        let ack = Report::Ack {
             task: self.index,
             id: barrier.id,
             instances,
-            sync_ms: started.elapsed().as_secs_f64() * 1e3,
-        });
+            sync_ms,
+        };
+        // The coordinator may be gone (the job is ending): nothing to acknowledge then.
+        if overlays.is_empty() {
+            let _ = self.reports.send(ack);
+            return Ok(());
+        }
+        // What operators held in memory is written while the task goes on; the
+        // acknowledgement (and so the snapshot's completion) waits for it.
+        let reports = self.reports.clone();
+        let name = self.name.clone();
+        std::thread::Builder::new()
+            .name(format!("weir-snapshot-{}", barrier.id))
+            .spawn(move || match overlays.iter().try_for_each(|o| o.write()) {
+                Ok(()) => {
+                    let _ = reports.send(ack);
+                }
+                Err(e) => tracing::warn!(
+                    "task {name}: writing its snapshot {} failed, so the snapshot will not complete: {e:#}",
+                    barrier_id(&ack)
+                ),
+            })?;
         Ok(())
     }
 

@@ -49,6 +49,10 @@ pub trait StateBackend: Send + Sync {
     /// A short name for logs: `rocksdb` or `memory`.
     fn name(&self) -> &'static str;
 
+    /// A large write has just been applied: start moving it out of memory in the
+    /// background (so a checkpoint, which must, has less to do while the task waits).
+    fn settle(&self) {}
+
     /// Saves everything the backend holds at `path` (which must not exist): a RocksDB
     /// checkpoint folder, or a file of entries. This is the synchronous part of a
     /// checkpoint: the task does not write while it runs.
@@ -83,13 +87,30 @@ pub fn open_restored(
         && one.snapshot.last_group == groups.end
     {
         super::snapshot::link_checkpoint(&one.path, dir)?;
-        return Ok(Arc::new(super::RocksBackend::open(dir)?));
+        let backend: Arc<dyn StateBackend> = Arc::new(super::RocksBackend::open(dir)?);
+        apply_overlays(pieces, groups, &*backend)?;
+        return Ok(backend);
     }
     let backend = open_backend(kind, dir)?;
     for p in pieces {
         super::snapshot::copy_groups(p, groups, &*backend)?;
     }
+    apply_overlays(pieces, groups, &*backend)?;
     Ok(backend)
+}
+
+/// Applies the in-memory entries saved beside each piece (they are newer than its files).
+fn apply_overlays(
+    pieces: &[crate::checkpoint::KeyedPiece],
+    groups: super::KeyGroupRange,
+    into: &dyn StateBackend,
+) -> Result<()> {
+    for p in pieces {
+        if let Some(o) = &p.overlay {
+            super::snapshot::apply_overlay(o, groups, into)?;
+        }
+    }
+    Ok(())
 }
 
 /// The smallest key greater than every key starting with `prefix` (none if the prefix is

@@ -108,6 +108,11 @@ fn unordered(b: [u8; 8]) -> i64 {
     (u64::from_be_bytes(b) ^ (1 << 63)) as i64
 }
 
+/// Appends a length as list elements encode it.
+pub(crate) fn put_len(out: &mut Vec<u8>, len: usize) {
+    put_varint(out, len as u64);
+}
+
 fn put_varint(out: &mut Vec<u8>, mut v: u64) {
     while v >= 0x80 {
         out.push((v as u8) | 0x80);

@@ -124,6 +124,14 @@ impl StateBackend for RocksBackend {
         "rocksdb"
     }
 
+    fn settle(&self) {
+        let mut f = rocksdb::FlushOptions::default();
+        f.set_wait(false);
+        if let Err(e) = self.db.flush_opt(&f) {
+            tracing::debug!("background flush not started: {e}");
+        }
+    }
+
     fn snapshot(&self, path: &Path) -> Result<()> {
         // Flushes the memtable (writes skip the WAL), then hard-links the SST files and
         // copies the small rest: only what changed since the last checkpoint is new.
@@ -140,7 +148,9 @@ impl RocksBackend {
         opts.create_if_missing(true);
         opts.set_merge_operator_associative("weir-list-append", concat);
         opts.increase_parallelism(2);
-        opts.set_write_buffer_size(32 << 20);
+        // Small memtables: a checkpoint flushes the memtable while the task waits.
+        opts.set_write_buffer_size(8 << 20);
+        opts.set_max_write_buffer_number(2);
         opts.set_compression_type(rocksdb::DBCompressionType::Lz4);
         opts
     }

@@ -33,6 +33,52 @@ pub fn write_entries<'a>(
         .with_context(|| format!("writing {}", path.display()))
 }
 
+/// Appends one entry held in memory at a barrier to an overlay (`None`: deleted): the key,
+/// then the value behind a tag byte, each length-prefixed.
+pub fn encode_overlay_entry(out: &mut Vec<u8>, key: &[u8], value: Option<&[u8]>) {
+    super::keys::put_len(out, key.len());
+    out.extend_from_slice(key);
+    match value {
+        Some(v) => {
+            super::keys::put_len(out, v.len() + 1);
+            out.push(1);
+            out.extend_from_slice(v);
+        }
+        None => {
+            super::keys::put_len(out, 1);
+            out.push(0);
+        }
+    }
+}
+
+/// Applies the entries of an overlay file (see [`write_overlay`]) that fall in `groups`.
+pub fn apply_overlay(path: &Path, groups: KeyGroupRange, into: &dyn StateBackend) -> Result<()> {
+    let data = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let items =
+        decode_list(&data).with_context(|| format!("{} is not saved state", path.display()))?;
+    if items.len() % 2 != 0 {
+        bail!("{} is truncated", path.display());
+    }
+    let mut ops = Vec::new();
+    for kv in items.chunks(2) {
+        if !group_of(kv[0]).is_some_and(|g| groups.contains(g)) {
+            continue;
+        }
+        ops.push(match kv[1].split_first() {
+            Some((1, v)) => WriteOp::Put(kv[0].to_vec(), v.to_vec()),
+            Some((0, _)) => WriteOp::Delete(kv[0].to_vec()),
+            _ => bail!("{} is corrupt", path.display()),
+        });
+        if ops.len() >= 65_536 {
+            into.write(std::mem::take(&mut ops))?;
+        }
+    }
+    if !ops.is_empty() {
+        into.write(ops)?;
+    }
+    Ok(())
+}
+
 /// The key group of a stored key (every state key starts with its state id and group).
 fn group_of(key: &[u8]) -> Option<u16> {
     Some(u16::from_be_bytes(key.get(4..6)?.try_into().ok()?))
@@ -162,12 +208,14 @@ mod tests {
                 b.write(vec![WriteOp::Put(key(groups.start, "late"), b"x".to_vec())])
                     .unwrap();
                 pieces.push(KeyedPiece {
+                    overlay: None,
                     path: saved,
                     snapshot: KeyedSnapshot {
                         backend: name.into(),
                         path: String::new(),
                         first_group: groups.start,
                         last_group: groups.end,
+                        overlay: None,
                     },
                 });
             }

@@ -45,6 +45,25 @@ impl Timers {
         }
     }
 
+    /// Registers many timers at once (a restore): faster than one by one.
+    pub fn extend(&mut self, mut timers: Vec<Timer>) {
+        timers.sort_unstable();
+        timers.dedup();
+        self.index.reserve(timers.len());
+        let mut fresh = Vec::with_capacity(timers.len());
+        for t in timers {
+            if self.index.insert((t.key.clone(), t.window, t.kind)) {
+                fresh.push(t);
+            }
+        }
+        if self.queue.is_empty() {
+            // Built from sorted timers in one pass.
+            self.queue = fresh.into_iter().collect();
+        } else {
+            self.queue.extend(fresh);
+        }
+    }
+
     /// Removes a window's timers (its session merged into another).
     pub fn remove(&mut self, key: &[u8], window: Window, at: &[(i64, TimerKind)]) {
         for &(time, kind) in at {
@@ -92,6 +111,28 @@ impl Timers {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timers_registered_in_bulk_come_due_like_the_others() {
+        let w = Window { start: 0, end: 10 };
+        let timer = |time: i64, k: &str| Timer {
+            time,
+            kind: TimerKind::Fire,
+            key: k.as_bytes().to_vec(),
+            window: w,
+        };
+        let mut t = Timers::default();
+        t.extend(vec![
+            timer(30, "c"),
+            timer(10, "a"),
+            timer(10, "a"),
+            timer(20, "b"),
+        ]);
+        t.register(timer(10, "a"));
+        assert_eq!(t.len(), 3);
+        let due: Vec<i64> = t.due(25).iter().map(|x| x.time).collect();
+        assert_eq!(due, vec![10, 20]);
+    }
 
     #[test]
     fn timers_come_due_in_order_once() {

@@ -96,11 +96,22 @@ impl AccCache {
         }
     }
 
+    /// The entries the backend does not have yet, encoded as a snapshot overlay (one
+    /// buffer: no allocation per entry).
+    pub fn dirty(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (k, e) in self.entries.iter().filter(|(_, e)| e.dirty) {
+            crate::state::snapshot::encode_overlay_entry(&mut out, k, e.value.as_deref());
+        }
+        out
+    }
+
     /// Writes back if the cache is over capacity.
     pub fn maybe_flush(&mut self, backend: &dyn StateBackend) -> Result<()> {
         if self.entries.len() > CAPACITY {
             self.flush(backend)?;
             self.entries.clear();
+            backend.settle();
         }
         Ok(())
     }

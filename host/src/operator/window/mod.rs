@@ -317,9 +317,9 @@ impl WindowOperator {
 }
 
 impl Operator for WindowOperator {
-    fn flush_state(&mut self) -> Result<()> {
-        self.st.flush()?;
-        self.st.record_fired(self.fired.iter())
+    fn prepare_snapshot(&mut self) -> Result<Vec<u8>> {
+        self.st.record_fired(self.fired.iter())?;
+        Ok(self.st.cached())
     }
 
     fn final_state(&mut self) -> Result<crate::checkpoint::OperatorState> {

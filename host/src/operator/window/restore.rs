@@ -13,6 +13,7 @@ impl WindowOperator {
         self.watermark = watermark;
         let (windows, fired) = self.st.saved_windows()?;
         self.fired.extend(fired);
+        let mut timers = Vec::with_capacity(2 * windows.len());
         for (key, w) in windows {
             let fire_at = max_timestamp(&w);
             let kinds: &[(TimerKind, i64)] = if self.fired.contains(&(key.clone(), w)) {
@@ -29,7 +30,7 @@ impl WindowOperator {
                 if kind == TimerKind::Cleanup && !self.event_time() {
                     continue;
                 }
-                self.timers.register(Timer {
+                timers.push(Timer {
                     time: fire_at.saturating_add(after),
                     kind,
                     key: key.clone(),
@@ -37,6 +38,7 @@ impl WindowOperator {
                 });
             }
         }
+        self.timers.extend(timers);
         tracing::debug!(
             "window operator restored at watermark {watermark} with {} timers",
             self.timers.len()

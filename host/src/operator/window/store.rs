@@ -109,6 +109,12 @@ impl WindowState {
         self.keyed.backend().write(rest)
     }
 
+    /// The cached accumulators the backend does not have (changed or deleted), encoded
+    /// as a snapshot overlay.
+    pub fn cached(&self) -> Vec<u8> {
+        self.accs.borrow().dirty()
+    }
+
     /// Writes cached accumulators back to the backend.
     pub fn flush(&self) -> Result<()> {
         self.accs.borrow_mut().flush(self.keyed.backend())
