@@ -2,11 +2,14 @@
 //!
 //! - `run`: running a job (resuming from its latest checkpoint), `signals`: Ctrl-C and
 //!   SIGTERM while it runs.
-//! - `checkpoints`: listing and inspecting snapshots, reading committed output.
+//! - `checkpoints`: listing and inspecting snapshots, savepoints, reading committed
+//!   output.
+//! - `swap`: swapping a running operator's function.
 
 mod checkpoints;
 mod run;
 mod signals;
+mod swap;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -59,6 +62,8 @@ enum Command {
         #[arg(long = "set", value_name = "PATH=VALUE")]
         overrides: Vec<Override>,
     },
+    /// Swaps a running operator's function for a new version, keeping its state.
+    Swap(swap::SwapArgs),
     /// Prints a sink's committed output (the parts of its folder, in order).
     Output {
         /// The job manifest.
@@ -102,6 +107,7 @@ pub fn main() -> ExitCode {
             }
         },
         Command::Run(args) => run::run(args),
+        Command::Swap(args) => swap::main(args),
         Command::Checkpoint(c) => checkpoints::main(c),
         Command::Savepoint {
             manifest,

@@ -35,9 +35,12 @@ pub struct ControlState {
     pub started_at_ms: i64,
     /// The bearer token every request must carry, if any.
     pub token: Option<String>,
+    /// Every swap of the run (and of earlier runs, from the log).
+    pub swaps: Arc<Mutex<Vec<crate::runtime::swap::SwapRecord>>>,
 }
 
-type Shared = Arc<ControlState>;
+/// The endpoint's shared state.
+pub type Shared = Arc<ControlState>;
 
 /// The router of the control endpoint.
 pub fn router(state: Shared) -> Router {
@@ -45,6 +48,8 @@ pub fn router(state: Shared) -> Router {
         .route("/v1/job", get(job))
         .route("/v1/checkpoints", get(checkpoints))
         .route("/v1/savepoints", post(savepoint))
+        .route("/v1/swaps", get(swaps))
+        .route("/v1/operators/{name}/swap", post(super::swap_api::swap))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), authorize))
         .with_state(state)
@@ -141,6 +146,11 @@ async fn job(State(s): State<Shared>) -> Response {
         "nodes": graph(&s.job),
     }))
     .into_response()
+}
+
+async fn swaps(State(s): State<Shared>) -> Response {
+    let log = s.swaps.lock().map(|l| l.clone()).unwrap_or_default();
+    axum::Json(json!({ "swaps": log })).into_response()
 }
 
 async fn checkpoints(State(s): State<Shared>) -> Response {

@@ -2,11 +2,12 @@
 //! 127.0.0.1 by default, its address written to the job's state directory so the CLI
 //! finds it from the manifest alone. Off loopback every request needs the bearer token.
 //!
-//! - `api`: the routes and their answers.
+//! - `api`: the routes and their answers; `swap_api`: swapping a function.
 //! - `client`: the CLI's side: finding a job's endpoint and calling it.
 
 pub mod api;
 pub mod client;
+mod swap_api;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

@@ -80,6 +80,11 @@ impl ErrorHandler {
         }
     }
 
+    /// The same policy for another function (after a swap).
+    pub fn relabel(&mut self, label: FunctionLabel) {
+        self.label = Arc::new(label);
+    }
+
     /// Counts `n` inputs as rejected (sent to [`failed`](Self::failed) as inputs, not as
     /// elements of a window that failed).
     pub fn count_rejected(&self, n: usize) {

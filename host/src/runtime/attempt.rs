@@ -42,6 +42,8 @@ pub struct Attempt {
     pub not_ready: BTreeSet<usize>,
     /// The run's state ids.
     pub registry: Arc<StateRegistry>,
+    /// Every operator instance, by node (what a swap reaches).
+    pub targets: HashMap<usize, Vec<super::swap::Target>>,
 }
 
 /// What an attempt is built from.
@@ -155,6 +157,7 @@ pub fn build(i: Inputs<'_>) -> Result<Attempt> {
     let mut controls = Vec::new();
     let mut sources = Vec::new();
     let mut not_ready = BTreeSet::new();
+    let mut targets: HashMap<usize, Vec<super::swap::Target>> = HashMap::new();
     let mode = job
         .checkpoint
         .as_ref()
@@ -207,6 +210,21 @@ pub fn build(i: Inputs<'_>) -> Result<Attempt> {
                 let (keyed, op) = made
                     .remove(&(node, sub))
                     .expect("every instance was made")?;
+                if matches!(n.kind, NodeKind::Operator(_)) {
+                    targets.entry(node).or_default().push(super::swap::Target {
+                        task: index,
+                        subtask: sub,
+                        keyed: keyed.as_ref().map(|k| {
+                            crate::state::KeyedState::new(
+                                k.backend.clone(),
+                                registry.clone(),
+                                &n.uid,
+                                job.max_parallelism,
+                                k.groups,
+                            )
+                        }),
+                    });
+                }
                 links.push(Link {
                     node,
                     name: n.name.clone(),
@@ -223,6 +241,7 @@ pub fn build(i: Inputs<'_>) -> Result<Attempt> {
                     },
                     keyed,
                     metrics,
+                    staged: None,
                 });
             }
             let source = match task.source {
@@ -279,5 +298,6 @@ pub fn build(i: Inputs<'_>) -> Result<Attempt> {
         sources,
         not_ready,
         registry,
+        targets,
     })
 }

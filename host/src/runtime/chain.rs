@@ -30,6 +30,9 @@ pub struct Link {
     pub keyed: Option<KeyedHandle>,
     /// Its counters.
     pub metrics: Arc<NodeMetrics>,
+    /// A new version of its function (with its content hash), waiting for its swap's
+    /// barrier.
+    pub staged: Option<(u64, crate::operator::Function, String)>,
 }
 
 /// Who an instance is in snapshots.
@@ -318,6 +321,39 @@ impl Chain {
             });
         }
         Ok(out)
+    }
+
+    /// Holds a new version of operator `node`'s function until swap `swap`'s barrier.
+    pub fn stage(
+        &mut self,
+        node: usize,
+        swap: u64,
+        f: crate::operator::Function,
+        hash: String,
+    ) -> Result<()> {
+        let link = self
+            .links
+            .iter_mut()
+            .find(|l| l.node == node)
+            .context("the swap's operator is not in this task")?;
+        link.staged = Some((swap, f, hash));
+        Ok(())
+    }
+
+    /// Swap `swap`'s barrier: the operators holding its new version switch to it.
+    pub fn switch(&mut self, swap: u64) -> Result<()> {
+        for link in &mut self.links {
+            if let Some((s, _, _)) = &link.staged
+                && *s == swap
+            {
+                let (_, f, hash) = link.staged.take().expect("just seen");
+                link.identity.component = Some(hash);
+                link.op
+                    .replace_function(f)
+                    .with_context(|| format!("operator `{}`: switching versions", link.name))?;
+            }
+        }
+        Ok(())
     }
 
     /// Snapshot `id` completed.

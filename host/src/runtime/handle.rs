@@ -97,6 +97,20 @@ impl JobHandle {
         *self.restore_ms.lock().expect("restore time")
     }
 
+    /// Swaps operator `req.operator`'s function and waits for the outcome: the swap's
+    /// record once every instance switched, or why it was refused (the old version keeps
+    /// running).
+    pub fn swap(&self, req: super::swap::SwapRequest) -> anyhow::Result<super::swap::SwapRecord> {
+        let (reply, answer) = crossbeam_channel::bounded(1);
+        self.requests
+            .send(Request::Swap { req, reply })
+            .map_err(|_| anyhow!("the job has ended"))?;
+        answer
+            .recv()
+            .map_err(|_| anyhow!("the job ended before the swap"))?
+            .map_err(|e| anyhow!(e))
+    }
+
     /// Whether the job has ended.
     pub fn is_finished(&self) -> bool {
         self.done.is_finished()
@@ -160,7 +174,7 @@ pub fn run(job: Job, options: RunOptions) -> Result<JobReport, JobError> {
 /// cannot be loaded or the snapshot cannot be restored.
 pub fn start(job: Job, options: RunOptions) -> Result<JobHandle, JobError> {
     let state_dir = StateDir::lock(&job.state_dir)?;
-    let functions = prepare_all(&job, &options)?;
+    let (functions, wasm) = prepare_all(&job, &options)?;
     let (restore, started) = start_point(&job, &options)?;
     if let Some(r) = &restore {
         let dropped = r.check(&job, options.allow_non_restored_state)?;
@@ -193,12 +207,16 @@ pub fn start(job: Job, options: RunOptions) -> Result<JobHandle, JobError> {
         shared.restore_ms.clone(),
     );
     let checkpoints = job.checkpoint.is_some();
+    let swap_log: Arc<Mutex<Vec<super::swap::SwapRecord>>> =
+        Arc::new(Mutex::new(super::swap::read_log(&job.state_dir)));
     let control = if options.control {
-        Some(start_control(&job, &shared, &requests_tx)?)
+        Some(start_control(&job, &shared, &requests_tx, &swap_log)?)
     } else {
         None
     };
     let supervisor = Supervisor {
+        wasm,
+        swap_log: swap_log.clone(),
         plan: plan(&job),
         job,
         options,
@@ -232,6 +250,7 @@ fn start_control(
     job: &Job,
     shared: &Shared,
     requests: &Sender<Request>,
+    swaps: &Arc<Mutex<Vec<super::swap::SwapRecord>>>,
 ) -> anyhow::Result<crate::control::ControlServer> {
     let token = match &job.control.token_env {
         Some(var) => Some(
@@ -250,6 +269,7 @@ fn start_control(
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as i64),
         token,
+        swaps: swaps.clone(),
     });
     crate::control::ControlServer::start(
         &job.control.bind,
@@ -364,6 +384,7 @@ fn kind_word(k: crate::checkpoint::SnapshotKind) -> &'static str {
         crate::checkpoint::SnapshotKind::Checkpoint => "checkpoint",
         crate::checkpoint::SnapshotKind::Savepoint => "savepoint",
         crate::checkpoint::SnapshotKind::Final => "final snapshot",
+        crate::checkpoint::SnapshotKind::Swap => "swap",
     }
 }
 

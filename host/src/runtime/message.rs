@@ -94,12 +94,22 @@ pub enum BarrierKind {
         /// Stop the job at the savepoint.
         stop: bool,
     },
+    /// A swap (always aligned): the tasks holding the staged new version switch to it.
+    Swap {
+        /// The swap.
+        swap: u64,
+        /// Whether it also saves a checkpoint (the job has checkpoints).
+        save: bool,
+    },
 }
 
 impl Barrier {
     /// Whether tasks must align on it whatever the job's checkpoint mode.
     pub fn always_aligned(&self) -> bool {
-        matches!(self.kind, BarrierKind::Savepoint { .. })
+        matches!(
+            self.kind,
+            BarrierKind::Savepoint { .. } | BarrierKind::Swap { .. }
+        )
     }
 }
 

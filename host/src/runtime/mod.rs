@@ -34,6 +34,8 @@ mod report;
 mod state_dir;
 mod stop;
 mod supervisor;
+pub mod swap;
+mod swapping;
 mod task;
 mod watermarks;
 

@@ -404,4 +404,9 @@ impl<E: Exports> FunctionInstance<E> {
     pub fn data(&self) -> &StoreData {
         self.store.data()
     }
+
+    /// The instance's store data, to change (hand its broadcast state over).
+    pub fn data_mut(&mut self) -> &mut StoreData {
+        self.store.data_mut()
+    }
 }
