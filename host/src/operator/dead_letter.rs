@@ -113,12 +113,10 @@ impl ErrorHandler {
             .into()),
             ErrorPolicy::DeadLetter => {
                 let mut b = Batch::default();
-                b.push(
-                    None,
-                    &dead_letter_line(&self.label, message, r),
-                    r.timestamp,
-                );
+                let line = dead_letter_line(&self.label, message, r);
+                b.push(None, &line, r.timestamp);
                 self.metrics.dead_letters.add(1);
+                self.metrics.live.dead_letter(&line);
                 out.side(Side::DeadLetter, b);
                 Ok(())
             }

@@ -134,7 +134,10 @@ impl Chain {
         let link = &mut self.links[at];
         match event {
             Event::Data(d) => link.op.process(input.unwrap_or(Input::Main), d, &mut out),
-            Event::Watermark(w) => link.op.on_watermark(w, &mut out),
+            Event::Watermark(w) => {
+                link.metrics.live.set_watermark(w);
+                link.op.on_watermark(w, &mut out)
+            }
         }
         .with_context(|| format!("operator `{}`", link.name))?;
         self.route(at, out)
