@@ -91,8 +91,24 @@ fn outputs(h: &Harness) -> Vec<Value> {
     }
     lines
         .iter()
-        .map(|l| serde_json::from_str(l).unwrap())
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            // An envelope: the record is its value, with its provenance beside it.
+            match v["value"].as_str() {
+                Some(inner) if v.get("headers").is_some() => {
+                    let mut r: Value = serde_json::from_str(inner).unwrap();
+                    r["made_by"] = v["headers"]["weir-fn"].clone();
+                    r
+                }
+                _ => v,
+            }
+        })
         .collect()
+}
+
+fn sha256_of(path: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(std::fs::read(path).unwrap()))
 }
 
 fn wait_for(what: &str, mut ready: impl FnMut() -> bool) {
@@ -322,7 +338,12 @@ fn a_component_of_the_previous_interface_version_runs_and_swaps_to_the_current_o
     let h = Harness::new();
     let input = h.dir.path().join("in.txt");
     append(&input, 0, 2_000);
-    let text = manifest_with(2, true, guests::LEGACY_COUNTER);
+    let text = manifest_with(2, true, guests::LEGACY_COUNTER)
+        .replace(
+            "config = { tag = \"v1\" }",
+            "config = { tag = \"v1\" }\nprovenance = true",
+        )
+        .replace("path = \"out\"", "path = \"out\"\nformat = \"envelope\"");
     let handle = start(load(&h, &text), h.options()).unwrap();
     wait_for("the first outputs", || {
         handle.metrics().node("count").records_out >= 1_000
@@ -343,6 +364,18 @@ fn a_component_of_the_previous_interface_version_runs_and_swaps_to_the_current_o
     });
     handle.drain();
     handle.wait().unwrap().check_accounts().unwrap();
-    let switch = check_switch(&outputs(&h), 4_000, "legacy");
+    let out = outputs(&h);
+    let switch = check_switch(&out, 4_000, "legacy");
     assert!(switch > 0 && switch <= 2_000, "switched at {switch}");
+    // Each record names the version that made it, by the content hash of its component.
+    let legacy = format!("count@{}", sha256_of(guests::LEGACY_COUNTER));
+    let current = format!("count@{}", sha256_of(guests::VERSIONED_COUNTER));
+    for o in &out {
+        let expected = if o["tag"] == "legacy" {
+            &legacy
+        } else {
+            &current
+        };
+        assert_eq!(o["made_by"].as_str(), Some(expected.as_str()), "{o}");
+    }
 }

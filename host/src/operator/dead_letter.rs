@@ -127,15 +127,8 @@ impl ErrorHandler {
 /// The dead-letter form of a failed record: one JSON object with the operator, the
 /// function, the error and the record (its value as text when it is UTF-8, else hex).
 pub fn dead_letter_line(label: &FunctionLabel, message: &str, r: &RecordRef<'_>) -> Vec<u8> {
-    let bytes = |b: &[u8]| match std::str::from_utf8(b) {
-        Ok(s) => json!(s),
-        Err(_) => json!({ "hex": hex::encode(b) }),
-    };
-    let headers: serde_json::Map<String, serde_json::Value> = r
-        .headers
-        .iter()
-        .map(|h| (h.name.clone(), bytes(&h.value)))
-        .collect();
+    use crate::record::envelope::{bytes_json as bytes, headers_json};
+    let headers = headers_json(r);
     let mut record = json!({ "value": bytes(r.value) });
     if let Some(k) = r.key {
         record["key"] = bytes(k);

@@ -250,6 +250,7 @@ pub fn build(i: Inputs<'_>) -> Result<Attempt> {
                     keyed,
                     metrics,
                     staged: None,
+                    provenance: matches!(&n.kind, NodeKind::Operator(o) if o.provenance),
                 });
             }
             let source = match task.source {

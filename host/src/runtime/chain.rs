@@ -33,6 +33,8 @@ pub struct Link {
     /// A new version of its function (with its content hash), waiting for its swap's
     /// barrier.
     pub staged: Option<(u64, crate::operator::Function, String)>,
+    /// Mark its output records with the version of its function that made them.
+    pub provenance: bool,
 }
 
 /// Who an instance is in snapshots.
@@ -149,8 +151,22 @@ impl Chain {
         self.first_link_max.take()
     }
 
-    fn route(&mut self, at: usize, out: Collector) -> Result<()> {
+    fn route(&mut self, at: usize, mut out: Collector) -> Result<()> {
         let node = self.links[at].node;
+        if self.links[at].provenance {
+            let l = &self.links[at];
+            let mark = format!(
+                "{}@{}",
+                l.name,
+                l.identity.component.as_deref().unwrap_or("-")
+            );
+            for e in &mut out.events {
+                if let Event::Data(d) = e {
+                    d.batch_mut()
+                        .set_header_all(crate::manifest::PROVENANCE_HEADER, mark.as_bytes());
+                }
+            }
+        }
         if at == 0 {
             for e in &out.events {
                 if let Event::Data(d) = e {
