@@ -41,8 +41,11 @@ pub fn repo() -> PathBuf {
 }
 
 /// The `weir` binary of this build (cargo builds every binary of the workspace before it
-/// runs any test of `cargo test --workspace`).
+/// runs any test of `cargo test --workspace`), or the one `WEIR_BIN` names.
 pub fn weir_bin() -> PathBuf {
+    if let Some(bin) = std::env::var_os("WEIR_BIN") {
+        return PathBuf::from(bin);
+    }
     let exe = std::env::current_exe().expect("the test executable");
     let dir = exe
         .parent()
