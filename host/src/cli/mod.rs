@@ -3,8 +3,11 @@
 //! - `run`: running a job (resuming from its latest checkpoint), `signals`: Ctrl-C and
 //!   SIGTERM while it runs.
 //! - `checkpoints`: listing and inspecting snapshots, reading committed output.
+//! - `build`, `new`: building function folders, and new ones from templates.
 
+mod build;
 mod checkpoints;
+mod new;
 mod run;
 mod signals;
 
@@ -59,6 +62,10 @@ enum Command {
         #[arg(long = "set", value_name = "PATH=VALUE")]
         overrides: Vec<Override>,
     },
+    /// Builds a function folder (Rust, JavaScript or Python) into a component.
+    Build(build::BuildArgs),
+    /// Creates a function folder from a template: `weir new --lang js --kind map NAME`.
+    New(new::NewArgs),
     /// Prints a sink's committed output (the parts of its folder, in order).
     Output {
         /// The job manifest.
@@ -102,6 +109,8 @@ pub fn main() -> ExitCode {
             }
         },
         Command::Run(args) => run::run(args),
+        Command::Build(args) => build::build(args),
+        Command::New(args) => new::new(args),
         Command::Checkpoint(c) => checkpoints::main(c),
         Command::Savepoint {
             manifest,
