@@ -7,7 +7,7 @@
 //   }
 //
 // Layout: src/batch.js (records of a batch), src/output.js (emitting), src/state.js
-// (keyed state), src/broadcast.js (broadcast state), src/context.js (init), src/log.js,
+// (keyed state), src/broadcast.js (broadcast state), src/context.js (init), src/log.js, src/sandbox.js,
 // src/fields.js (typed JSON reads), src/glue.js (the WIT exports per kind), build.mjs (bundling and componentizing).
 
 export { Record } from "./src/batch.js";
@@ -17,6 +17,7 @@ export { ValueState, ListState, MapState, StateError } from "./src/state.js";
 export { BroadcastState, BroadcastError, setBroadcastHost } from "./src/broadcast.js";
 export { log, logger } from "./src/log.js";
 export * as fields from "./src/fields.js";
+export { SandboxError } from "./src/sandbox.js";
 export { exportMap, exportWindow, exportBroadcast, Elements } from "./src/glue.js";
 
 /** Base class of a map function: `init(ctx)` (optional) and `map(record, out)`. */
