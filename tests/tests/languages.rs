@@ -20,13 +20,12 @@ const LANGUAGES: [(&str, &str, &str); 3] = [
     ("python", "python/", guests::PYTHON_PROBE),
 ];
 
-/// Runs an example job with its function (`operator`'s component) in each language;
+/// Runs an example job with its functions (`(operator, function)`) in each language;
 /// returns, per language, the canonical lines of every sink (dead letters reduced to
 /// their records) and the dead-letter errors.
 fn run_in_every_language(
     job: &str,
-    operator: &str,
-    function: &str,
+    functions: &[(&str, &str)],
     parallelism: u32,
 ) -> Vec<(BTreeMap<String, Vec<String>>, Vec<String>)> {
     let path = repo().join("examples/jobs").join(job).join("job.toml");
@@ -34,14 +33,20 @@ fn run_in_every_language(
         .iter()
         .map(|(lang, folder, _)| {
             let h = Harness::new();
-            let dir = repo().join(format!("examples/functions/{folder}{function}"));
-            let component = format!(
-                "operators.{operator}.component={:?}",
-                dir.display().to_string()
-            );
-            let parallelism = format!("job.parallelism={parallelism}");
+            let mut overrides: Vec<String> = functions
+                .iter()
+                .map(|(operator, function)| {
+                    let dir = repo().join(format!("examples/functions/{folder}{function}"));
+                    format!(
+                        "operators.{operator}.component={:?}",
+                        dir.display().to_string()
+                    )
+                })
+                .collect();
+            overrides.push(format!("job.parallelism={parallelism}"));
+            let overrides: Vec<&str> = overrides.iter().map(String::as_str).collect();
             let report = h
-                .run(manifest(&path, &[&component, &parallelism]))
+                .run(manifest(&path, &overrides))
                 .unwrap_or_else(|e| panic!("{job} in {lang}: {e}"));
             report
                 .check_accounts()
@@ -92,7 +97,7 @@ fn assert_same_output(job: &str, runs: &[(BTreeMap<String, Vec<String>>, Vec<Str
 
 #[test]
 fn the_ad_filter_gives_the_rust_output_in_javascript_and_python() {
-    let runs = run_in_every_language("ad-views-js", "views", "ad-filter", 2);
+    let runs = run_in_every_language("ad-views-js", &[("views", "ad-filter")], 2);
     assert_same_output("ad-views", &runs);
     assert_eq!(
         runs[0].0["rejected"].len(),
@@ -111,8 +116,12 @@ fn the_ad_filter_gives_the_rust_output_in_javascript_and_python() {
 }
 
 #[test]
-fn the_ysb_window_function_gives_the_rust_output_in_javascript_and_python() {
-    let runs = run_in_every_language("ysb-js", "count", "ysb-window", 2);
+fn ysb_gives_the_rust_output_in_javascript_and_python() {
+    let runs = run_in_every_language(
+        "ysb-js",
+        &[("campaign", "ysb-campaign"), ("count", "ysb-window")],
+        2,
+    );
     assert_same_output("ysb", &runs);
     // Against the counts computed without weir.
     let data = repo().join("examples/jobs/ysb/data");
@@ -129,7 +138,7 @@ fn the_ysb_window_function_gives_the_rust_output_in_javascript_and_python() {
 
 #[test]
 fn goods_enrichment_gives_the_rust_output_and_table_in_javascript_and_python() {
-    let runs = run_in_every_language("goods-enrich-js", "enrich", "goods-enrich", 3);
+    let runs = run_in_every_language("goods-enrich-js", &[("enrich", "goods-enrich")], 3);
     assert_same_output("goods-enrich", &runs);
     // The final table (bootstrap: every order sees it), independently of weir: 10 goods.
     let enriched: BTreeMap<String, Value> = runs[2].0["enriched"]

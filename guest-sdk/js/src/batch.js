@@ -2,6 +2,17 @@
 
 import { utf8 } from "./text.js";
 
+/** `data` decoded, when every byte is ASCII; else null. One native call per batch. */
+function asciiText(data) {
+  let t = null;
+  try {
+    t = utf8.decode(data);
+  } catch {
+    return null;
+  }
+  return t.length === data.length ? t : null;
+}
+
 /**
  * A view over one lifted `batch`: record boundaries are read from `ends` on demand, and
  * when the whole buffer is ASCII it is decoded to one string once, so each record's text
@@ -16,20 +27,11 @@ export class BatchView {
     this.timestamps = batch.timestamps;
     this.headers = batch.headers;
     this.length = batch.flags.length;
-    this._text = undefined;
+    this._text = asciiText(batch.data);
   }
 
   /** The whole buffer as a string when every byte is ASCII (byte offsets = string offsets), else null. */
   text() {
-    if (this._text === undefined) {
-      let t = null;
-      try {
-        t = utf8.decode(this.data);
-      } catch {
-        t = null;
-      }
-      this._text = t !== null && t.length === this.data.length ? t : null;
-    }
     return this._text;
   }
 
@@ -63,7 +65,7 @@ export class Record {
   get key() {
     const v = this._v;
     if ((v.flags[this._i] & 1) === 0) return null;
-    const t = v.text();
+    const t = v._text;
     const a = v.start(this._i);
     const b = v.ends[2 * this._i];
     return t !== null ? t.substring(a, b) : utf8.decode(v.data.subarray(a, b));
@@ -78,7 +80,7 @@ export class Record {
   /** The record's value as text (UTF-8). */
   get value() {
     const v = this._v;
-    const t = v.text();
+    const t = v._text;
     const a = v.ends[2 * this._i];
     const b = v.ends[2 * this._i + 1];
     return t !== null ? t.substring(a, b) : utf8.decode(v.data.subarray(a, b));
@@ -105,7 +107,13 @@ export class Record {
 
   /** The value parsed as JSON (parsed once, on first use). */
   json() {
-    if (this._json === undefined) this._json = JSON.parse(this.value);
+    if (this._json === undefined) {
+      const v = this._v;
+      const t = v._text;
+      const a = v.ends[2 * this._i];
+      const b = v.ends[2 * this._i + 1];
+      this._json = JSON.parse(t !== null ? t.substring(a, b) : utf8.decode(v.data.subarray(a, b)));
+    }
     return this._json;
   }
 }

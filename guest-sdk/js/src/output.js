@@ -3,16 +3,20 @@
 import { encoder, bytesOf, describe } from "./text.js";
 
 const HAS_KEY = 1;
+const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 const HAS_TIMESTAMP = 2;
 
 /**
- * Collects the records a function emits. Text is encoded straight into one growing
- * buffer (no per-record arrays), and each record remembers the input it came from.
+ * Collects the records a function emits; each remembers the input it came from. Text
+ * stays text until the call ends: then all of it is joined and encoded at once (one
+ * native call instead of one per record), and when it is ASCII the character offsets
+ * kept along the way are the byte offsets.
  */
 export class Output {
   constructor() {
-    this._buf = new Uint8Array(64 * 1024);
-    this._pos = 0;
+    this._parts = [];
+    this._pos = 0; // in characters while every part is a string
+    this._text = true;
     this._ends = [];
     this._flags = [];
     this._timestamps = [];
@@ -23,26 +27,14 @@ export class Output {
     this.current = 0;
   }
 
-  _reserve(n) {
-    if (this._pos + n <= this._buf.length) return;
-    let size = this._buf.length * 2;
-    while (size < this._pos + n) size *= 2;
-    const grown = new Uint8Array(size);
-    grown.set(this._buf.subarray(0, this._pos));
-    this._buf = grown;
-  }
-
-  _put(v) {
-    if (typeof v === "string") {
-      // A UTF-16 unit takes at most 3 bytes of UTF-8.
-      this._reserve(v.length * 3);
-      this._pos += encoder.encodeInto(v, this._buf.subarray(this._pos)).written;
-    } else {
-      const b = bytesOf(v, "a record's key or value");
-      this._reserve(b.length);
-      this._buf.set(b, this._pos);
-      this._pos += b.length;
+  _part(v, what) {
+    if (typeof v !== "string") {
+      v = bytesOf(v, what);
+      this._text = false;
     }
+    const parts = this._parts;
+    parts[parts.length] = v;
+    this._pos += v.length;
   }
 
   /**
@@ -55,11 +47,12 @@ export class Output {
     let ts = 0;
     if (opts !== undefined) {
       if (opts.key !== undefined && opts.key !== null) {
-        this._put(opts.key);
-        flags |= HAS_KEY;
+        this._part(opts.key, "a record key");
+        flags = HAS_KEY;
       }
       if (opts.timestamp !== undefined && opts.timestamp !== null) {
-        if (!Number.isSafeInteger(opts.timestamp)) {
+        const t = opts.timestamp;
+        if (typeof t !== "number" || t % 1 !== 0 || t > MAX_SAFE || t < -MAX_SAFE) {
           throw new TypeError(`a timestamp is whole epoch milliseconds, not ${opts.timestamp}`);
         }
         ts = opts.timestamp;
@@ -72,12 +65,22 @@ export class Output {
         }
       }
     }
-    this._ends.push(this._pos);
-    this._put(value);
-    this._ends.push(this._pos);
-    this._flags.push(flags);
-    this._timestamps.push(ts);
-    this._origins.push(this.current);
+    // Stores by index rather than `push`: in an interpreter every builtin call costs
+    // about as much as parsing a small record, and a store is no call.
+    const ends = this._ends;
+    ends[ends.length] = this._pos;
+    if (typeof value === "string") {
+      const parts = this._parts;
+      parts[parts.length] = value;
+      this._pos += value.length;
+    } else {
+      this._part(value, "a record value");
+    }
+    ends[ends.length] = this._pos;
+    const n = this._flags.length;
+    this._flags[n] = flags;
+    this._timestamps[n] = ts;
+    this._origins[n] = this.current;
   }
 
   /** Emits a record whose value is `value` as JSON (options as for `emit`). */
@@ -98,19 +101,40 @@ export class Output {
     return this._flags.length;
   }
 
+  _data() {
+    if (this._text) {
+      const text = this._parts.join("");
+      const data = encoder.encode(text);
+      if (data.length === text.length) return [data, Uint32Array.from(this._ends)];
+    }
+    const parts = this._parts.map((p) => (typeof p === "string" ? encoder.encode(p) : p));
+    let size = 0;
+    for (const p of parts) size += p.length;
+    const data = new Uint8Array(size);
+    const ends = new Uint32Array(this._ends.length);
+    let pos = 0;
+    let k = 0;
+    for (let i = 0; i < this._flags.length; i++) {
+      if (this._flags[i] & HAS_KEY) {
+        data.set(parts[k], pos);
+        pos += parts[k++].length;
+      }
+      ends[2 * i] = pos;
+      data.set(parts[k], pos);
+      pos += parts[k++].length;
+      ends[2 * i + 1] = pos;
+    }
+    return [data, ends];
+  }
+
   /** The WIT `output` record. */
   finish() {
     const n = this._flags.length;
     const timestamps = new BigInt64Array(n);
     for (let i = 0; i < n; i++) if (this._flags[i] & HAS_TIMESTAMP) timestamps[i] = BigInt(this._timestamps[i]);
+    const [data, ends] = this._data();
     return {
-      records: {
-        data: this._buf.subarray(0, this._pos),
-        ends: Uint32Array.from(this._ends),
-        flags: Uint8Array.from(this._flags),
-        timestamps,
-        headers: this._headers,
-      },
+      records: { data, ends, flags: Uint8Array.from(this._flags), timestamps, headers: this._headers },
       origins: Uint32Array.from(this._origins),
       errors: this._errors,
     };

@@ -1,6 +1,6 @@
 """Input batches (the flat layout of ``wit/types.wit``) and the records a function sees."""
 
-import json
+from ._text import loads
 
 
 class BatchView:
@@ -90,5 +90,8 @@ class Record:
     def json(self):
         """The value parsed as JSON (parsed once, on first use)."""
         if self._json is None:
-            self._json = json.loads(self.value)
+            v = self._v
+            i = 2 * self._i
+            a, b = v.ends[i], v.ends[i + 1]
+            self._json = loads(v._text[a:b] if v._text is not None else v.data[a:b].decode())
         return self._json

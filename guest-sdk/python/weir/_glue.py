@@ -48,10 +48,11 @@ def _each_record(input, keys, method):
     out = Output()
     state.begin_call(None if keys is None else len(keys.ends))
     of = None if keys is None else keys.of_record
+    set_current = state.set_current
     for i in range(view.length):
         out.current = i
         if of is not None:
-            state.set_current(of[i])
+            set_current(of[i])
         try:
             method(Record(view, i), out)
         except Exception as e:
