@@ -20,14 +20,13 @@ const LANGUAGES: [(&str, &str, &str); 3] = [
     ("python", "python/", guests::PYTHON_PROBE),
 ];
 
+/// One language's run of a job: the canonical lines of every sink, the dead-letter errors.
+type Run = (BTreeMap<String, Vec<String>>, Vec<String>);
+
 /// Runs an example job with its functions (`(operator, function)`) in each language;
 /// returns, per language, the canonical lines of every sink (dead letters reduced to
 /// their records) and the dead-letter errors.
-fn run_in_every_language(
-    job: &str,
-    functions: &[(&str, &str)],
-    parallelism: u32,
-) -> Vec<(BTreeMap<String, Vec<String>>, Vec<String>)> {
+fn run_in_every_language(job: &str, functions: &[(&str, &str)], parallelism: u32) -> Vec<Run> {
     let path = repo().join("examples/jobs").join(job).join("job.toml");
     LANGUAGES
         .iter()
@@ -77,7 +76,7 @@ fn run_in_every_language(
 }
 
 /// Asserts that every language gave the Rust function's output, and that there was some.
-fn assert_same_output(job: &str, runs: &[(BTreeMap<String, Vec<String>>, Vec<String>)]) {
+fn assert_same_output(job: &str, runs: &[Run]) {
     let (rust, _) = &runs[0];
     assert!(
         rust.values().any(|lines| !lines.is_empty()),
