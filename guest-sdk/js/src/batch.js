@@ -2,21 +2,11 @@
 
 import { utf8 } from "./text.js";
 
-/** `data` decoded, when every byte is ASCII; else null. One native call per batch. */
-function asciiText(data) {
-  let t = null;
-  try {
-    t = utf8.decode(data);
-  } catch {
-    return null;
-  }
-  return t.length === data.length ? t : null;
-}
-
 /**
- * A view over one lifted `batch`: record boundaries are read from `ends` on demand, and
- * when the whole buffer is ASCII it is decoded to one string once, so each record's text
- * is a substring of it (no per-record decoding or copying).
+ * A view over one lifted `batch`: record boundaries are read from `ends` on demand, and a
+ * record's bytes are a subarray of the batch's buffer (no copy). Text is decoded from it
+ * when asked for: measured inside a component, decoding a record's subarray costs less
+ * than decoding the whole batch once and taking substrings of it (each a builtin call).
  */
 export class BatchView {
   /** @param {{data: Uint8Array, ends: Uint32Array, flags: Uint8Array, timestamps: BigInt64Array, headers: Array}} batch */
@@ -27,12 +17,6 @@ export class BatchView {
     this.timestamps = batch.timestamps;
     this.headers = batch.headers;
     this.length = batch.flags.length;
-    this._text = asciiText(batch.data);
-  }
-
-  /** The whole buffer as a string when every byte is ASCII (byte offsets = string offsets), else null. */
-  text() {
-    return this._text;
   }
 
   /** Where record `i` starts. */
@@ -65,10 +49,7 @@ export class Record {
   get key() {
     const v = this._v;
     if ((v.flags[this._i] & 1) === 0) return null;
-    const t = v._text;
-    const a = v.start(this._i);
-    const b = v.ends[2 * this._i];
-    return t !== null ? t.substring(a, b) : utf8.decode(v.data.subarray(a, b));
+    return utf8.decode(v.data.subarray(v.start(this._i), v.ends[2 * this._i]));
   }
 
   /** The record's value as bytes (a subarray of the batch, not a copy). */
@@ -80,10 +61,7 @@ export class Record {
   /** The record's value as text (UTF-8). */
   get value() {
     const v = this._v;
-    const t = v._text;
-    const a = v.ends[2 * this._i];
-    const b = v.ends[2 * this._i + 1];
-    return t !== null ? t.substring(a, b) : utf8.decode(v.data.subarray(a, b));
+    return utf8.decode(v.data.subarray(v.ends[2 * this._i], v.ends[2 * this._i + 1]));
   }
 
   /** Event time in epoch milliseconds, or null. */
@@ -109,10 +87,8 @@ export class Record {
   json() {
     if (this._json === undefined) {
       const v = this._v;
-      const t = v._text;
-      const a = v.ends[2 * this._i];
-      const b = v.ends[2 * this._i + 1];
-      this._json = JSON.parse(t !== null ? t.substring(a, b) : utf8.decode(v.data.subarray(a, b)));
+      const i = 2 * this._i;
+      this._json = JSON.parse(utf8.decode(v.data.subarray(v.ends[i], v.ends[i + 1])));
     }
     return this._json;
   }

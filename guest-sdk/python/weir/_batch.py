@@ -2,6 +2,8 @@
 
 from ._text import loads
 
+_UNPARSED = object()
+
 
 class BatchView:
     """A view over one lifted ``batch``. When the whole buffer is ASCII it is decoded to
@@ -35,7 +37,7 @@ class Record:
     def __init__(self, view: BatchView, i: int):
         self._v = view
         self._i = i
-        self._json = None
+        self._json = _UNPARSED
 
     @property
     def key_bytes(self):
@@ -89,7 +91,7 @@ class Record:
 
     def json(self):
         """The value parsed as JSON (parsed once, on first use)."""
-        if self._json is None:
+        if self._json is _UNPARSED:
             v = self._v
             i = 2 * self._i
             a, b = v.ends[i], v.ends[i + 1]
