@@ -1,12 +1,17 @@
 //! The same jobs with their functions in Rust, JavaScript and Python: the map bench
 //! (parse + filter + project, `ad-filter`) and YSB (`ysb-campaign` + `ysb-window`), on
-//! generated events in two files. Prints each language's records/s (median of several
-//! alternating runs), its ratio to Rust, and the process CPU time per record (steadier
-//! than wall time on a shared machine).
+//! generated events in two files. Prints, per language and as medians of several
+//! alternating runs: the time to build the map function after an edit (Rust: the crate
+//! itself, its dependencies built; JavaScript and Python: the whole component, as their
+//! toolchains always do), the component's size, records/s and the ratio to Rust, the
+//! process CPU time per record (steadier than wall time on a shared machine) and the
+//! peak resident memory of the process during each job.
 //!
 //!   cargo bench -p weir-tests --bench languages -- [--events 1000000] [--runs 3] [--parallelism 2]
 
-use std::time::Instant;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Instant, SystemTime};
 
 use weir::manifest::Job;
 use weir::runtime::run;
@@ -64,14 +69,106 @@ fn cpu_seconds() -> f64 {
     ticks / 100.0
 }
 
-/// Runs `job` once: (records in per second, CPU microseconds per record).
-fn measure(h: &Harness, mut job: Job) -> (f64, f64) {
+/// Peak resident memory of this process since the last [`reset_peak_rss`], in bytes.
+fn peak_rss() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    let kb = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .expect("VmHWM in /proc/self/status");
+    kb * 1024.0
+}
+
+/// Starts a new peak of resident memory (Linux: `5` into `clear_refs`).
+fn reset_peak_rss() {
+    std::fs::write("/proc/self/clear_refs", "5").expect("resetting the peak RSS");
+}
+
+/// Runs `job` once in a fresh folder: (records in per second, CPU microseconds per
+/// record, peak resident bytes).
+fn measure(mut job: Job) -> (f64, f64, f64) {
+    let h = Harness::new();
     h.prepare(&mut job);
+    reset_peak_rss();
     let (cpu, started) = (cpu_seconds(), Instant::now());
     let report = run(job, h.options()).unwrap_or_else(|e| panic!("the job failed: {e}"));
     let wall = started.elapsed().as_secs_f64();
     let n = report.records_in as f64;
-    (n / wall, (cpu_seconds() - cpu) * 1e6 / n)
+    (n / wall, (cpu_seconds() - cpu) * 1e6 / n, peak_rss())
+}
+
+/// Builds the map function of language `i` after an edit; returns the seconds it took.
+/// JavaScript and Python are built into a fresh folder (their build scripts skip sources
+/// they built before); Rust's crate is touched and rebuilt with its dependencies built.
+fn build_seconds(i: usize, scratch: &Path) -> f64 {
+    let root = repo();
+    let sdk = root.join("guest-sdk");
+    let out = tempfile::tempdir_in(scratch).expect("a build folder");
+    let mut cmd = match i {
+        0 => {
+            let lib = root.join("examples/functions/ad-filter/src/lib.rs");
+            std::fs::File::options()
+                .append(true)
+                .open(&lib)
+                .and_then(|f| f.set_modified(SystemTime::now()))
+                .expect("touching the Rust function");
+            let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+            cmd.current_dir(root.join("examples")).args([
+                "build",
+                "--release",
+                "--target",
+                "wasm32-wasip2",
+                "-p",
+                "ad-filter",
+            ]);
+            cmd.env("CARGO_TARGET_DIR", scratch.join("rust"));
+            for var in ["RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "CARGO_BUILD_TARGET"] {
+                cmd.env_remove(var);
+            }
+            cmd
+        }
+        1 => {
+            let mut cmd = Command::new("node");
+            cmd.arg(sdk.join("js/build.mjs"));
+            cmd.arg(root.join("examples/functions/js/ad-filter"));
+            cmd.arg(out.path());
+            cmd
+        }
+        _ => {
+            let mut cmd = Command::new(sdk.join("python/.venv/bin/python"));
+            cmd.arg(sdk.join("python/build.py"));
+            cmd.arg(root.join("examples/functions/python/ad-filter"));
+            cmd.arg(out.path());
+            cmd
+        }
+    };
+    let started = Instant::now();
+    let status = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("running a build");
+    assert!(
+        status.success(),
+        "building the map function of language {i} failed"
+    );
+    started.elapsed().as_secs_f64()
+}
+
+/// Size of a component file in bytes.
+fn size(path: &str) -> f64 {
+    std::fs::metadata(PathBuf::from(path))
+        .unwrap_or_else(|e| panic!("{path}: {e}"))
+        .len() as f64
+}
+
+fn mib(bytes: f64) -> String {
+    if bytes >= 1024.0 * 1024.0 {
+        format!("{:.1} MiB", bytes / 1024.0 / 1024.0)
+    } else {
+        format!("{:.0} KiB", bytes / 1024.0)
+    }
 }
 
 fn main() {
@@ -117,48 +214,50 @@ fn main() {
         let overrides: Vec<&str> = overrides.iter().map(String::as_str).collect();
         manifest(&ysb_manifest, &overrides)
     };
-    let mut results = vec![(Vec::new(), Vec::new(), Vec::new(), Vec::new()); LANGUAGES.len()];
-    // One warm-up round (page cache, compiled components), then alternate languages.
+    // Per language: build s; map rate, CPU, RSS; YSB rate, CPU, RSS.
+    const COLUMNS: usize = 7;
+    let mut results = vec![vec![Vec::new(); COLUMNS]; LANGUAGES.len()];
+    // One warm-up round (page cache, compiled components, Rust's dependencies), then
+    // alternate languages.
     for round in 0..=runs {
         for (i, (_, map_fn, campaign, window)) in LANGUAGES.iter().enumerate() {
-            let (map_rate, map_cpu) = measure(&h, map_job(map_fn));
-            let (ysb_rate, ysb_cpu) = measure(&h, ysb_job(campaign, window));
+            let build = build_seconds(i, h.dir.path());
+            let (map_rate, map_cpu, map_rss) = measure(map_job(map_fn));
+            let (ysb_rate, ysb_cpu, ysb_rss) = measure(ysb_job(campaign, window));
             if round > 0 {
-                let r = &mut results[i];
-                r.0.push(map_rate);
-                r.1.push(map_cpu);
-                r.2.push(ysb_rate);
-                r.3.push(ysb_cpu);
+                let row = [
+                    build, map_rate, map_cpu, map_rss, ysb_rate, ysb_cpu, ysb_rss,
+                ];
+                for (c, v) in row.into_iter().enumerate() {
+                    results[i][c].push(v);
+                }
             }
         }
     }
-    let medians: Vec<[f64; 4]> = results
+    let medians: Vec<Vec<f64>> = results
         .iter_mut()
-        .map(|r| {
-            [
-                median(&mut r.0),
-                median(&mut r.1),
-                median(&mut r.2),
-                median(&mut r.3),
-            ]
-        })
+        .map(|r| r.iter_mut().map(|c| median(c)).collect())
         .collect();
     println!(
         "{events} events in 2 files, parallelism {parallelism}, median of {runs} alternating runs"
     );
     println!(
-        "| language | map bench | / Rust | CPU/record | YSB | / Rust | CPU/record |\n|---|---|---|---|---|---|---|"
+        "| language | build | .wasm | map bench | / Rust | CPU/record | RSS | YSB | / Rust | CPU/record | RSS |\n|---|---|---|---|---|---|---|---|---|---|---|"
     );
-    let rust = medians[0];
-    for ((name, ..), m) in LANGUAGES.iter().zip(&medians) {
+    let rust = &medians[0];
+    for ((name, map_fn, ..), m) in LANGUAGES.iter().zip(&medians) {
         println!(
-            "| {name} | {} | {:.3} | {:.2} µs | {} | {:.3} | {:.2} µs |",
-            rate(m[0]),
-            m[0] / rust[0],
-            m[1],
-            rate(m[2]),
-            m[2] / rust[2],
-            m[3],
+            "| {name} | {:.1} s | {} | {} | {:.3} | {:.2} µs | {} | {} | {:.3} | {:.2} µs | {} |",
+            m[0],
+            mib(size(map_fn)),
+            rate(m[1]),
+            m[1] / rust[1],
+            m[2],
+            mib(m[3]),
+            rate(m[4]),
+            m[4] / rust[4],
+            m[5],
+            mib(m[6]),
         );
     }
 }
