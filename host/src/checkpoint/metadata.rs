@@ -38,6 +38,21 @@ pub struct Metadata {
     /// to (its state is there, not here).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external: Option<PathBuf>,
+    /// Operators running another version than the manifest names (swapped in), by uid:
+    /// a restore runs that version.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub versions: BTreeMap<String, Version>,
+}
+
+/// A function version swapped in.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Version {
+    /// Its content hash.
+    pub hash: String,
+    /// Its component, kept in the job's state directory.
+    pub component: PathBuf,
+    /// The config its `init` got, as JSON.
+    pub config: String,
 }
 
 /// What a snapshot was taken for.
@@ -50,6 +65,8 @@ pub enum SnapshotKind {
     Savepoint,
     /// Taken when the job ended (its sinks' last output is committed by it).
     Final,
+    /// A swap's barrier in a job without checkpoints: nothing is saved.
+    Swap,
 }
 
 /// One keyed-state id.
@@ -61,6 +78,16 @@ pub struct StateId {
     pub name: String,
     /// The id (the first bytes of the state's keys).
     pub id: u32,
+    /// What the function declared it as (`value`, `list`, `map`), if it declared it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// The time to live of its entries, if they expire (then each is stored with its
+    /// expiry time).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl_ms: Option<u64>,
+    /// The type of its values and their serialisation, if the function named it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub type_tag: Option<String>,
 }
 
 /// What a node is.

@@ -244,6 +244,7 @@ mod tests {
                     instances,
                     finished: false,
                     external: None,
+                    versions: Default::default(),
                 },
                 base: "/chk".into(),
             },

@@ -301,6 +301,7 @@ mod tests {
             instances: Vec::new(),
             finished: false,
             external: None,
+            versions: Default::default(),
         }
     }
 

@@ -2,14 +2,19 @@
 //!
 //! - `run`: running a job (resuming from its latest checkpoint), `signals`: Ctrl-C and
 //!   SIGTERM while it runs.
-//! - `checkpoints`: listing and inspecting snapshots, reading committed output.
+//! - `checkpoints`: listing and inspecting snapshots, savepoints, reading committed
+//!   output.
 //! - `build`, `new`: building function folders, and new ones from templates.
+//! - `swap`: swapping a running operator's function.
+//! - `status`: a running job's operators, and one key's state.
 
 mod build;
 mod checkpoints;
 mod new;
 mod run;
 mod signals;
+mod status;
+mod swap;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -66,6 +71,14 @@ enum Command {
     Build(build::BuildArgs),
     /// Creates a function folder from a template: `weir new --lang js --kind map NAME`.
     New(new::NewArgs),
+    /// Swaps a running operator's function for a new version, keeping its state.
+    Swap(swap::SwapArgs),
+    /// Shows a running job: status, checkpoints, and each operator's counts, rates,
+    /// busy and back-pressured time, watermark lag and version.
+    Status(status::StatusArgs),
+    /// Reads the state of a running job.
+    #[command(subcommand)]
+    State(status::StateCommand),
     /// Prints a sink's committed output (the parts of its folder, in order).
     Output {
         /// The job manifest.
@@ -111,6 +124,9 @@ pub fn main() -> ExitCode {
         Command::Run(args) => run::run(args),
         Command::Build(args) => build::build(args),
         Command::New(args) => new::new(args),
+        Command::Swap(args) => swap::main(args),
+        Command::Status(args) => status::status(args),
+        Command::State(c) => status::state(c),
         Command::Checkpoint(c) => checkpoints::main(c),
         Command::Savepoint {
             manifest,

@@ -177,6 +177,9 @@ pub struct OperatorTable {
     pub allowed_lateness: Option<Spanned<Millis>>,
     /// `fail` (default) or `dead-letter`.
     pub on_error: Option<Spanned<String>>,
+    /// Mark each output record with the function version that made it (a `weir-fn`
+    /// header).
+    pub provenance: Option<Spanned<bool>>,
     /// Sandbox limits of the function.
     pub limits: Option<Spanned<LimitsTable>>,
     /// Parallel instances (default: the job's parallelism; a broadcast input runs as one).
@@ -239,6 +242,9 @@ pub struct SinkTable {
     pub path: Option<Spanned<String>>,
     /// `exactly-once` (default with checkpoints) or `at-least-once`.
     pub delivery: Option<Spanned<String>>,
+    /// `values` (default: each record's value) or `envelope` (key, timestamp, headers
+    /// and value as one JSON object).
+    pub format: Option<Spanned<String>>,
     /// Stable id of the sink's state in checkpoints (default: its name).
     pub uid: Option<Spanned<String>>,
 }

@@ -43,6 +43,19 @@ impl BroadcastOperator {
 }
 
 impl Operator for BroadcastOperator {
+    fn replace_function(&mut self, f: super::Function) -> Result<()> {
+        let super::Function::Broadcast(mut f) = f else {
+            anyhow::bail!("a broadcast operator takes a broadcast-process function");
+        };
+        // The broadcast state is the operator's: it goes to the new version as it is.
+        if let Some(state) = self.function.take_broadcast_state() {
+            f.set_broadcast_state(state)?;
+        }
+        self.errors.relabel(f.label().clone());
+        self.function = f;
+        Ok(())
+    }
+
     fn process(&mut self, input: Input, data: Data, out: &mut Collector) -> Result<()> {
         let now = self.clock.now_ms();
         let f = &mut self.function;

@@ -91,6 +91,18 @@ pub trait BroadcastFunction: Send {
     fn process_broadcast(&mut self, input: &Batch, now_ms: i64) -> Result<Output, Failure>;
     /// Digest and number of entries of the instance's broadcast state.
     fn broadcast_state(&self) -> (u64, usize);
+    /// Hands the instance's broadcast state over (to the function replacing it).
+    fn take_broadcast_state(&mut self) -> Option<crate::wasm::BroadcastHost> {
+        None
+    }
+    /// Takes over broadcast state (from the function it replaces).
+    fn set_broadcast_state(&mut self, state: crate::wasm::BroadcastHost) -> Result<()> {
+        let _ = state;
+        anyhow::bail!(
+            "{}: this function cannot take over broadcast state",
+            self.label()
+        )
+    }
     /// Saves the broadcast state to `path` (for a snapshot); returns its entries.
     fn save_broadcast_state(&self, path: &std::path::Path) -> Result<u64> {
         let _ = path;
@@ -98,6 +110,27 @@ pub trait BroadcastFunction: Send {
             "{}: this function's broadcast state cannot be saved",
             self.label()
         )
+    }
+}
+
+/// A function instance of any kind: what a swap hands an operator.
+pub enum Function {
+    /// A map function.
+    Map(Box<dyn MapFunction>),
+    /// A process-window function.
+    Window(Box<dyn WindowFunction>),
+    /// A broadcast-process function.
+    Broadcast(Box<dyn BroadcastFunction>),
+}
+
+impl Function {
+    /// Who it is.
+    pub fn label(&self) -> &FunctionLabel {
+        match self {
+            Function::Map(f) => f.label(),
+            Function::Window(f) => f.label(),
+            Function::Broadcast(f) => f.label(),
+        }
     }
 }
 

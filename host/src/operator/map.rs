@@ -122,6 +122,15 @@ pub(crate) fn processable(data: Data) -> (Batch, Option<KeyTable>) {
 }
 
 impl Operator for MapOperator {
+    fn replace_function(&mut self, f: super::Function) -> Result<()> {
+        let super::Function::Map(f) = f else {
+            anyhow::bail!("a map operator takes a map function");
+        };
+        self.errors.relabel(f.label().clone());
+        self.function = f;
+        Ok(())
+    }
+
     fn process(&mut self, _input: Input, data: Data, out: &mut Collector) -> Result<()> {
         self.metrics.records_in.add(data.len() as u64);
         reject_unkeyed(&data, &self.errors, out)?;

@@ -16,7 +16,7 @@ pub mod window;
 pub use broadcast::BroadcastOperator;
 pub use dead_letter::{ErrorHandler, FunctionError, RecordSummary};
 pub use function::{
-    BroadcastFunction, FunctionLabel, MapFunction, NativeFunctions, WindowFunction,
+    BroadcastFunction, Function, FunctionLabel, MapFunction, NativeFunctions, WindowFunction,
 };
 pub use isolate::{Isolated, run_isolated};
 pub use map::MapOperator;
@@ -166,6 +166,13 @@ pub trait Operator: Send {
     /// every snapshot taken after (no keyed state: a finished operator needs none).
     fn final_state(&mut self) -> Result<crate::checkpoint::OperatorState> {
         Ok(crate::checkpoint::OperatorState::None)
+    }
+
+    /// Switches to another version of the operator's function (at a swap barrier),
+    /// keeping the operator's state.
+    fn replace_function(&mut self, f: Function) -> Result<()> {
+        let _ = f;
+        anyhow::bail!("this node runs no function")
     }
 
     /// Snapshot `id` completed: what waited for it may become visible (a sink's parts).

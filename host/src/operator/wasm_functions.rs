@@ -207,4 +207,11 @@ impl BroadcastFunction for Wasm<crate::wasm::bindings::broadcast_function::Guest
     fn save_broadcast_state(&self, path: &Path) -> Result<u64> {
         self.inst.data().broadcast.save(path)
     }
+    fn take_broadcast_state(&mut self) -> Option<BroadcastHost> {
+        Some(std::mem::take(&mut self.inst.data_mut().broadcast))
+    }
+    fn set_broadcast_state(&mut self, state: BroadcastHost) -> Result<()> {
+        self.inst.data_mut().broadcast = state;
+        Ok(())
+    }
 }

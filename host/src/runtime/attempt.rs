@@ -42,6 +42,8 @@ pub struct Attempt {
     pub not_ready: BTreeSet<usize>,
     /// The run's state ids.
     pub registry: Arc<StateRegistry>,
+    /// Every operator instance, by node (what a swap reaches).
+    pub targets: HashMap<usize, Vec<super::swap::Target>>,
 }
 
 /// What an attempt is built from.
@@ -155,13 +157,21 @@ pub fn build(i: Inputs<'_>) -> Result<Attempt> {
     let mut controls = Vec::new();
     let mut sources = Vec::new();
     let mut not_ready = BTreeSet::new();
+    let mut targets: HashMap<usize, Vec<super::swap::Target>> = HashMap::new();
     let mode = job
         .checkpoint
         .as_ref()
         .map_or(CheckpointMode::ExactlyOnce, |c| c.mode);
     for (t, task) in plan.tasks.iter().enumerate() {
+        let names: Vec<&str> = task
+            .source
+            .iter()
+            .chain(&task.links)
+            .map(|&n| job.nodes[n].name.as_str())
+            .collect();
         for sub in 0..task.parallelism {
             let index = tasks.len();
+            let time = i.metrics.task_time(&names, sub);
             let mut outlets: HashMap<(usize, Output), Vec<Outlet>> = HashMap::new();
             for (ei, e) in plan.edges.iter().enumerate() {
                 if plan.task_of[e.from] != t {
@@ -183,6 +193,7 @@ pub fn build(i: Inputs<'_>) -> Result<Attempt> {
                         e.partition.clone(),
                         job.max_parallelism,
                         i.cancel.clone(),
+                        time.clone(),
                     ));
             }
             let ports = task
@@ -207,6 +218,21 @@ pub fn build(i: Inputs<'_>) -> Result<Attempt> {
                 let (keyed, op) = made
                     .remove(&(node, sub))
                     .expect("every instance was made")?;
+                if matches!(n.kind, NodeKind::Operator(_)) {
+                    targets.entry(node).or_default().push(super::swap::Target {
+                        task: index,
+                        subtask: sub,
+                        keyed: keyed.as_ref().map(|k| {
+                            crate::state::KeyedState::new(
+                                k.backend.clone(),
+                                registry.clone(),
+                                &n.uid,
+                                job.max_parallelism,
+                                k.groups,
+                            )
+                        }),
+                    });
+                }
                 links.push(Link {
                     node,
                     name: n.name.clone(),
@@ -223,6 +249,8 @@ pub fn build(i: Inputs<'_>) -> Result<Attempt> {
                     },
                     keyed,
                     metrics,
+                    staged: None,
+                    provenance: matches!(&n.kind, NodeKind::Operator(o) if o.provenance),
                 });
             }
             let source = match task.source {
@@ -266,6 +294,7 @@ pub fn build(i: Inputs<'_>) -> Result<Attempt> {
                 control,
                 reports: report_tx.clone(),
                 mode,
+                time,
             });
         }
     }
@@ -279,5 +308,6 @@ pub fn build(i: Inputs<'_>) -> Result<Attempt> {
         sources,
         not_ready,
         registry,
+        targets,
     })
 }

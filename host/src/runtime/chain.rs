@@ -30,6 +30,11 @@ pub struct Link {
     pub keyed: Option<KeyedHandle>,
     /// Its counters.
     pub metrics: Arc<NodeMetrics>,
+    /// A new version of its function (with its content hash), waiting for its swap's
+    /// barrier.
+    pub staged: Option<(u64, crate::operator::Function, String)>,
+    /// Mark its output records with the version of its function that made them.
+    pub provenance: bool,
 }
 
 /// Who an instance is in snapshots.
@@ -131,7 +136,10 @@ impl Chain {
         let link = &mut self.links[at];
         match event {
             Event::Data(d) => link.op.process(input.unwrap_or(Input::Main), d, &mut out),
-            Event::Watermark(w) => link.op.on_watermark(w, &mut out),
+            Event::Watermark(w) => {
+                link.metrics.live.set_watermark(w);
+                link.op.on_watermark(w, &mut out)
+            }
         }
         .with_context(|| format!("operator `{}`", link.name))?;
         self.route(at, out)
@@ -143,8 +151,22 @@ impl Chain {
         self.first_link_max.take()
     }
 
-    fn route(&mut self, at: usize, out: Collector) -> Result<()> {
+    fn route(&mut self, at: usize, mut out: Collector) -> Result<()> {
         let node = self.links[at].node;
+        if self.links[at].provenance {
+            let l = &self.links[at];
+            let mark = format!(
+                "{}@{}",
+                l.name,
+                l.identity.component.as_deref().unwrap_or("-")
+            );
+            for e in &mut out.events {
+                if let Event::Data(d) = e {
+                    d.batch_mut()
+                        .set_header_all(crate::manifest::PROVENANCE_HEADER, mark.as_bytes());
+                }
+            }
+        }
         if at == 0 {
             for e in &out.events {
                 if let Event::Data(d) = e {
@@ -318,6 +340,39 @@ impl Chain {
             });
         }
         Ok(out)
+    }
+
+    /// Holds a new version of operator `node`'s function until swap `swap`'s barrier.
+    pub fn stage(
+        &mut self,
+        node: usize,
+        swap: u64,
+        f: crate::operator::Function,
+        hash: String,
+    ) -> Result<()> {
+        let link = self
+            .links
+            .iter_mut()
+            .find(|l| l.node == node)
+            .context("the swap's operator is not in this task")?;
+        link.staged = Some((swap, f, hash));
+        Ok(())
+    }
+
+    /// Swap `swap`'s barrier: the operators holding its new version switch to it.
+    pub fn switch(&mut self, swap: u64) -> Result<()> {
+        for link in &mut self.links {
+            if let Some((s, _, _)) = &link.staged
+                && *s == swap
+            {
+                let (_, f, hash) = link.staged.take().expect("just seen");
+                link.identity.component = Some(hash);
+                link.op
+                    .replace_function(f)
+                    .with_context(|| format!("operator `{}`: switching versions", link.name))?;
+            }
+        }
+        Ok(())
     }
 
     /// Snapshot `id` completed.

@@ -23,12 +23,23 @@ use crate::manifest::CheckpointConfig;
 use crate::state::StateRegistry;
 
 /// From the coordinator to a task instance.
-#[derive(Debug, Clone)]
 pub enum Control {
     /// Inject this barrier (sources).
     Trigger(Barrier),
     /// This snapshot completed.
     Complete(u64),
+    /// Hold this new version of operator `node`'s function; switch to it at swap
+    /// `swap`'s barrier.
+    Stage {
+        /// The swap.
+        swap: u64,
+        /// The operator's node index.
+        node: usize,
+        /// The new instance (its `init` has run).
+        function: crate::operator::Function,
+        /// Its content hash.
+        hash: String,
+    },
 }
 
 /// From a task instance to the coordinator.
@@ -44,6 +55,15 @@ pub enum Report {
         instances: Vec<InstanceState>,
         /// How long the task's snapshot held it up (milliseconds).
         sync_ms: f64,
+        /// How long it held records back for the barrier: alignment and snapshot.
+        held_ms: f64,
+    },
+    /// It holds the new version of swap `swap`.
+    Staged {
+        /// Task instance index.
+        task: usize,
+        /// The swap.
+        swap: u64,
     },
     /// All its input ended; this is its final state.
     Finished {
@@ -72,6 +92,13 @@ pub enum Request {
         /// The answer: the savepoint's folder, or why it failed.
         reply: Sender<Result<PathBuf, String>>,
     },
+    /// Swap an operator's function.
+    Swap {
+        /// What to swap.
+        req: super::swap::SwapRequest,
+        /// The answer: the swap's record, or why it was refused.
+        reply: super::swapping::SwapReply,
+    },
 }
 
 /// One snapshot's outcome, for `GET /v1/checkpoints`.
@@ -91,6 +118,8 @@ pub struct SnapshotRecord {
     pub bytes: u64,
     /// The longest a task was held up saving its state (the synchronous part).
     pub sync_ms: f64,
+    /// The longest a task held records back for it (alignment and saving).
+    pub held_ms: f64,
     /// Where it is.
     pub path: PathBuf,
     /// Why it failed or was abandoned.
@@ -107,6 +136,8 @@ pub struct CheckpointStats {
     pub completed: u64,
     /// Abandoned (timed out).
     pub abandoned: u64,
+    /// Failed to complete (writing their metadata failed).
+    pub failed: u64,
 }
 
 /// The coordinator of one run.
@@ -141,6 +172,10 @@ pub struct Coordinator {
     pub stats: Arc<Mutex<CheckpointStats>>,
     /// The longest time a task spent saving its state for the snapshot completing.
     pub sync_ms: f64,
+    /// The longest time a task held records back for the snapshot completing.
+    pub held_ms: f64,
+    /// Swaps.
+    pub swaps: super::swapping::Swaps,
 }
 
 /// How a run's coordination ended.
@@ -161,12 +196,20 @@ impl Coordinator {
         let mut savepoint_reply: Option<(u64, Sender<Result<PathBuf, String>>)> = None;
         // The longest a task was held up by the snapshot in flight.
         let mut max_sync_ms = 0f64;
+        let mut max_held_ms = 0f64;
         loop {
             if tracker.all_finished() {
                 for r in waiting.drain(..) {
-                    let Request::Savepoint { reply, .. } = r;
-                    let _ = reply.send(Err("the job has ended".into()));
+                    match r {
+                        Request::Savepoint { reply, .. } => {
+                            let _ = reply.send(Err("the job has ended".into()));
+                        }
+                        Request::Swap { reply, .. } => {
+                            let _ = reply.send(Err("the job has ended".into()));
+                        }
+                    }
                 }
+                self.swaps.abandon();
                 if let Some((_, reply)) = savepoint_reply.take() {
                     let _ = reply.send(Err("the job ended before the savepoint completed".into()));
                 }
@@ -176,7 +219,24 @@ impl Coordinator {
             }
             // Start what is due: a savepoint asked for, or the next checkpoint.
             if tracker.in_flight().is_none() && self.not_ready.is_empty() {
-                if let Some(Request::Savepoint { dir, stop, reply }) = waiting.pop() {
+                if let Some(swap) = self.swaps.ready() {
+                    let kind = if self.config.is_some() {
+                        SnapshotKind::Checkpoint
+                    } else {
+                        SnapshotKind::Swap
+                    };
+                    match self.trigger_kind(
+                        &mut tracker,
+                        kind,
+                        None,
+                        false,
+                        Some(swap),
+                        ms(Instant::now()),
+                    ) {
+                        Ok(id) => self.swaps.switching(swap, id),
+                        Err(e) => tracing::warn!("swap barrier not started: {e:#}"),
+                    }
+                } else if let Some(Request::Savepoint { dir, stop, reply }) = waiting.pop() {
                     match self.trigger(
                         &mut tracker,
                         SnapshotKind::Savepoint,
@@ -227,11 +287,16 @@ impl Coordinator {
                         return Ok(Ended { finals: Vec::new() });
                     };
                     let done = match r {
-                        Report::Ack { task, id, instances, sync_ms } => {
+                        Report::Ack { task, id, instances, sync_ms, held_ms } => {
                             if tracker.in_flight().is_some_and(|f| f.id == id) {
                                 max_sync_ms = max_sync_ms.max(sync_ms);
+                                max_held_ms = max_held_ms.max(held_ms);
                             }
                             tracker.ack(task, id, instances)
+                        }
+                        Report::Staged { task, swap } => {
+                            self.swaps.staged(task, swap);
+                            None
                         }
                         Report::Finished { task, instances } => tracker.finished(task, instances),
                         Report::Ready { task } => {
@@ -241,7 +306,9 @@ impl Coordinator {
                     };
                     if let Some(f) = done {
                         self.sync_ms = std::mem::take(&mut max_sync_ms);
+                        self.held_ms = std::mem::take(&mut max_held_ms);
                         let outcome = self.complete(&f, started);
+                        self.swaps.barrier_done(f.id, self.held_ms, outcome.is_ok());
                         last_end = Instant::now();
                         if let Some((id, reply)) = savepoint_reply.take_if(|(id, _)| *id == f.id) {
                             let _ = id;
@@ -255,8 +322,15 @@ impl Coordinator {
                     }
                 }
                 recv(self.requests) -> r => {
-                    if let Ok(r) = r {
-                        waiting.insert(0, r);
+                    match r {
+                        Ok(Request::Swap { req, reply }) => self.swaps.request(req, reply),
+                        Ok(r) => waiting.insert(0, r),
+                        Err(_) => {}
+                    }
+                }
+                recv(self.swaps.prepared) -> p => {
+                    if let Ok((id, result)) = p {
+                        self.swaps.prepared(id, result, &self.controls);
                     }
                 }
                 default(Duration::from_millis(5)) => {}
@@ -272,6 +346,20 @@ impl Coordinator {
         stop: bool,
         now_ms: u64,
     ) -> Result<u64> {
+        self.trigger_kind(tracker, kind, dir, stop, None, now_ms)
+    }
+
+    /// Starts snapshot `kind` (for swap `swap`, when given): its barrier goes to the
+    /// sources.
+    fn trigger_kind(
+        &mut self,
+        tracker: &mut Tracker,
+        kind: SnapshotKind,
+        dir: Option<PathBuf>,
+        stop: bool,
+        swap: Option<u64>,
+        now_ms: u64,
+    ) -> Result<u64> {
         let id = self
             .next_id
             .load(Ordering::SeqCst)
@@ -282,20 +370,24 @@ impl Coordinator {
                 std::fs::create_dir_all(&d).with_context(|| format!("creating {}", d.display()))?;
                 d
             }
+            // A swap without checkpoints saves nothing.
+            (SnapshotKind::Swap, _) => self.store.path_of(id),
             _ => self.store.begin(id)?,
         };
         self.next_id.store(id + 1, Ordering::SeqCst);
-        let taken_at_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as i64);
+        let taken_at_ms = super::clock::epoch_ms();
         tracker
             .start(id, kind, folder.clone(), taken_at_ms, now_ms, stop)
             .map_err(|busy| anyhow::anyhow!("snapshot {busy} is in flight"))?;
         let barrier = Barrier {
             id,
             dir: Arc::new(folder),
-            kind: match kind {
-                SnapshotKind::Savepoint => BarrierKind::Savepoint { stop },
+            kind: match (kind, swap) {
+                (_, Some(swap)) => BarrierKind::Swap {
+                    swap,
+                    save: kind != SnapshotKind::Swap,
+                },
+                (SnapshotKind::Savepoint, _) => BarrierKind::Savepoint { stop },
                 _ => BarrierKind::Checkpoint,
             },
         };
@@ -325,9 +417,11 @@ impl Coordinator {
             instances: f.instances.clone(),
             finished: false,
             external: None,
+            versions: self.swaps.versions.clone(),
         };
         let result = (|| -> Result<()> {
             match f.kind {
+                SnapshotKind::Swap => {}
                 SnapshotKind::Savepoint => {
                     // A savepoint stands alone: no file shared with checkpoints that
                     // retention deletes.
@@ -374,6 +468,7 @@ impl Coordinator {
             }
             Err(e) => {
                 self.store.abandon(f.id);
+                self.stats.lock().expect("stats").failed += 1;
                 self.record(f, "failed", duration_ms, Some(format!("{e:#}")));
             }
         }
@@ -387,7 +482,7 @@ impl Coordinator {
     }
 
     fn record(&self, f: &InFlight, status: &'static str, duration_ms: u64, error: Option<String>) {
-        let bytes = if status == "completed" {
+        let bytes = if status == "completed" && f.kind != SnapshotKind::Swap {
             new_bytes(&f.dir)
         } else {
             0
@@ -401,6 +496,7 @@ impl Coordinator {
             duration_ms,
             bytes,
             sync_ms: self.sync_ms,
+            held_ms: self.held_ms,
             path: f.dir.clone(),
             error,
         });

@@ -14,6 +14,7 @@ use crate::wasm::bindings::types::InitContext;
 use crate::wasm::bindings::{broadcast_function, map_function, window_function};
 
 /// A function ready to instantiate per parallel instance.
+#[derive(Clone)]
 pub enum PreparedFn {
     /// A map function component.
     Map(Arc<Prepared<map_function::Guest>>),
@@ -37,16 +38,30 @@ impl PreparedFn {
     }
 }
 
-/// Loads, compiles and checks every function of `job`, by node index.
-pub fn prepare_all(job: &Job, options: &RunOptions) -> Result<HashMap<usize, PreparedFn>> {
-    let mut wasm = None;
+/// Loads, compiles and checks every function of `job`, by node index; with the engine
+/// they were prepared with (swaps prepare new versions with it).
+pub fn prepare_all(
+    job: &Job,
+    options: &RunOptions,
+) -> Result<(HashMap<usize, PreparedFn>, Arc<WasmFunctions>)> {
+    let wasm = Arc::new(WasmFunctions::new(options.cache_dir.clone())?);
     let mut out = HashMap::new();
     for (i, n) in job.nodes.iter().enumerate() {
         if let NodeKind::Operator(o) = &n.kind {
-            out.insert(i, prepare(&mut wasm, options, n, o)?);
+            out.insert(i, prepare(&wasm, n, o, None)?);
         }
     }
-    Ok(out)
+    Ok((out, wasm))
+}
+
+/// Prepares operator `n` with the version a snapshot recorded (swapped in).
+pub fn prepare_version(
+    wasm: &WasmFunctions,
+    n: &Node,
+    o: &OperatorNode,
+    v: &crate::checkpoint::metadata::Version,
+) -> Result<PreparedFn> {
+    prepare(wasm, n, o, Some((&v.component, &v.config)))
 }
 
 /// Loads, compiles and checks every function of `job` against its world, as a run
@@ -56,12 +71,24 @@ pub fn check_functions(job: &Job, options: &RunOptions) -> Result<(), JobError> 
     Ok(())
 }
 
-/// Loads, compiles and checks (against its world) the function of operator `n`.
+/// The component file and content hash of a prepared function.
+pub fn version_of(p: &PreparedFn) -> Option<(String, std::path::PathBuf)> {
+    let info = match p {
+        PreparedFn::Map(p) => &p.info,
+        PreparedFn::Window(p) => &p.info,
+        PreparedFn::Broadcast(p) => &p.info,
+        PreparedFn::Native(..) => return None,
+    };
+    Some((info.component.hash.clone(), info.component.path.clone()))
+}
+
+/// Loads, compiles and checks (against its world) the function of operator `n` (or
+/// another component and config, when given).
 fn prepare(
-    wasm: &mut Option<WasmFunctions>,
-    options: &RunOptions,
+    wasm: &WasmFunctions,
     n: &Node,
     o: &OperatorNode,
+    version: Option<(&std::path::PathBuf, &String)>,
 ) -> Result<PreparedFn> {
     let mut files = Vec::new();
     for (name, path) in &o.files {
@@ -76,19 +103,18 @@ fn prepare(
     }
     let init = InitContext {
         operator: n.name.clone(),
-        config: o.config_json.clone(),
+        config: version.map_or_else(|| o.config_json.clone(), |(_, c)| c.clone()),
         files,
         subtask: 0,
         parallelism: n.parallelism,
     };
-    let path = match &o.component {
-        ComponentRef::Native(name) => return Ok(PreparedFn::Native(name.clone(), init)),
-        ComponentRef::Wasm(p) => p.clone(),
+    let path = match (&o.component, version) {
+        (_, Some((p, _))) => p.clone(),
+        (ComponentRef::Native(name), None) => {
+            return Ok(PreparedFn::Native(name.clone(), init));
+        }
+        (ComponentRef::Wasm(p), None) => p.clone(),
     };
-    if wasm.is_none() {
-        *wasm = Some(WasmFunctions::new(options.cache_dir.clone())?);
-    }
-    let wasm = wasm.as_ref().expect("just made");
     Ok(match o.kind {
         OperatorKind::Map => PreparedFn::Map(wasm.prepare(&n.name, &path, o.limits, init)?),
         OperatorKind::Window { .. } => {

@@ -31,6 +31,7 @@ pub struct JobHandle {
     metrics: Arc<Metrics>,
     stats: Arc<Mutex<CheckpointStats>>,
     restore_ms: Arc<Mutex<Option<f64>>>,
+    running: Arc<super::query::Running>,
     done: std::thread::JoinHandle<Result<JobReport, JobError>>,
 }
 
@@ -97,6 +98,30 @@ impl JobHandle {
         *self.restore_ms.lock().expect("restore time")
     }
 
+    /// Swaps operator `req.operator`'s function and waits for the outcome: the swap's
+    /// record once every instance switched, or why it was refused (the old version keeps
+    /// running).
+    pub fn swap(&self, req: super::swap::SwapRequest) -> anyhow::Result<super::swap::SwapRecord> {
+        let (reply, answer) = crossbeam_channel::bounded(1);
+        self.requests
+            .send(Request::Swap { req, reply })
+            .map_err(|_| anyhow!("the job has ended"))?;
+        answer
+            .recv()
+            .map_err(|_| anyhow!("the job ended before the swap"))?
+            .map_err(|e| anyhow!(e))
+    }
+
+    /// Reads state `state` of `key` in operator `operator` while the job runs.
+    pub fn query_state(
+        &self,
+        operator: &str,
+        state: &str,
+        key: &[u8],
+    ) -> Result<super::query::StateAnswer, super::query::QueryError> {
+        super::query::read_state(&self.running, operator, state, key)
+    }
+
     /// Whether the job has ended.
     pub fn is_finished(&self) -> bool {
         self.done.is_finished()
@@ -160,7 +185,7 @@ pub fn run(job: Job, options: RunOptions) -> Result<JobReport, JobError> {
 /// cannot be loaded or the snapshot cannot be restored.
 pub fn start(job: Job, options: RunOptions) -> Result<JobHandle, JobError> {
     let state_dir = StateDir::lock(&job.state_dir)?;
-    let functions = prepare_all(&job, &options)?;
+    let (functions, wasm) = prepare_all(&job, &options)?;
     let (restore, started) = start_point(&job, &options)?;
     if let Some(r) = &restore {
         let dropped = r.check(&job, options.allow_non_restored_state)?;
@@ -184,6 +209,7 @@ pub fn start(job: Job, options: RunOptions) -> Result<JobHandle, JobError> {
         requests,
         restarts: Arc::default(),
         restore_ms: Arc::default(),
+        running: Arc::default(),
     };
     let handle_parts = (
         shared.cancel.clone(),
@@ -191,14 +217,19 @@ pub fn start(job: Job, options: RunOptions) -> Result<JobHandle, JobError> {
         shared.metrics.clone(),
         shared.stats.clone(),
         shared.restore_ms.clone(),
+        shared.running.clone(),
     );
     let checkpoints = job.checkpoint.is_some();
+    let swap_log: Arc<Mutex<Vec<super::swap::SwapRecord>>> =
+        Arc::new(Mutex::new(super::swap::read_log(&job.state_dir)));
     let control = if options.control {
-        Some(start_control(&job, &shared, &requests_tx)?)
+        Some(start_control(&job, &shared, &requests_tx, &swap_log)?)
     } else {
         None
     };
     let supervisor = Supervisor {
+        wasm,
+        swap_log: swap_log.clone(),
         plan: plan(&job),
         job,
         options,
@@ -223,6 +254,7 @@ pub fn start(job: Job, options: RunOptions) -> Result<JobHandle, JobError> {
         metrics: handle_parts.2,
         stats: handle_parts.3,
         restore_ms: handle_parts.4,
+        running: handle_parts.5,
         done,
     })
 }
@@ -232,6 +264,7 @@ fn start_control(
     job: &Job,
     shared: &Shared,
     requests: &Sender<Request>,
+    swaps: &Arc<Mutex<Vec<super::swap::SwapRecord>>>,
 ) -> anyhow::Result<crate::control::ControlServer> {
     let token = match &job.control.token_env {
         Some(var) => Some(
@@ -246,10 +279,11 @@ fn start_control(
         metrics: shared.metrics.clone(),
         stats: shared.stats.clone(),
         restarts: shared.restarts.clone(),
-        started_at_ms: std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as i64),
+        started_at_ms: super::clock::epoch_ms(),
         token,
+        swaps: swaps.clone(),
+        running: shared.running.clone(),
+        samples: Default::default(),
     });
     crate::control::ControlServer::start(
         &job.control.bind,
@@ -364,6 +398,7 @@ fn kind_word(k: crate::checkpoint::SnapshotKind) -> &'static str {
         crate::checkpoint::SnapshotKind::Checkpoint => "checkpoint",
         crate::checkpoint::SnapshotKind::Savepoint => "savepoint",
         crate::checkpoint::SnapshotKind::Final => "final snapshot",
+        crate::checkpoint::SnapshotKind::Swap => "swap",
     }
 }
 

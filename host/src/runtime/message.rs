@@ -36,6 +36,14 @@ impl Data {
         }
     }
 
+    /// The records, to change.
+    pub fn batch_mut(&mut self) -> &mut Batch {
+        match self {
+            Data::Records(b) => b,
+            Data::Keyed(k) => &mut k.batch,
+        }
+    }
+
     /// Number of records.
     pub fn len(&self) -> usize {
         self.batch().len()
@@ -94,12 +102,22 @@ pub enum BarrierKind {
         /// Stop the job at the savepoint.
         stop: bool,
     },
+    /// A swap (always aligned): the tasks holding the staged new version switch to it.
+    Swap {
+        /// The swap.
+        swap: u64,
+        /// Whether it also saves a checkpoint (the job has checkpoints).
+        save: bool,
+    },
 }
 
 impl Barrier {
     /// Whether tasks must align on it whatever the job's checkpoint mode.
     pub fn always_aligned(&self) -> bool {
-        matches!(self.kind, BarrierKind::Savepoint { .. })
+        matches!(
+            self.kind,
+            BarrierKind::Savepoint { .. } | BarrierKind::Swap { .. }
+        )
     }
 }
 

@@ -49,6 +49,8 @@ pub struct Shared {
     /// How long the last restore took (milliseconds): state read back and instances
     /// started, before the first record.
     pub restore_ms: Arc<Mutex<Option<f64>>>,
+    /// The running attempt, for queries of its state.
+    pub running: Arc<super::query::Running>,
 }
 
 /// Everything a run needs, prepared before it starts.
@@ -59,8 +61,12 @@ pub struct Supervisor {
     pub options: RunOptions,
     /// Its tasks.
     pub plan: Plan,
-    /// Its functions.
+    /// Its functions (as the manifest names them).
     pub functions: HashMap<usize, PreparedFn>,
+    /// The engine they were prepared with.
+    pub wasm: Arc<crate::operator::WasmFunctions>,
+    /// Every swap of the run.
+    pub swap_log: Arc<Mutex<Vec<super::swap::SwapRecord>>>,
     /// Its locked state directory.
     pub state_dir: StateDir,
     /// Where it starts.
@@ -160,11 +166,31 @@ impl Supervisor {
             shared.metrics.restart_from(BTreeMap::new());
         }
         let work = self.state_dir.fresh_work()?;
+        // Operators a restored snapshot says run a swapped-in version run that version.
+        let versions = restore
+            .map(|r| r.found.metadata.versions.clone())
+            .unwrap_or_default();
+        let mut functions = self.functions.clone();
+        for (i, n) in self.job.nodes.iter().enumerate() {
+            if let (Some(v), NodeKind::Operator(o)) = (versions.get(&n.uid), &n.kind) {
+                tracing::info!(
+                    "operator `{}` runs the version swapped in (sha256:{}), not the manifest's",
+                    n.name,
+                    &v.hash[..v.hash.len().min(12)]
+                );
+                functions.insert(
+                    i,
+                    super::functions::prepare_version(&self.wasm, n, o, v).with_context(|| {
+                        format!("operator `{}`: its swapped-in version", n.name)
+                    })?,
+                );
+            }
+        }
         let attempt = build(Inputs {
             job: &self.job,
             options: &self.options,
             plan: &self.plan,
-            functions: &self.functions,
+            functions: &functions,
             restore,
             work,
             metrics: &shared.metrics,
@@ -173,6 +199,19 @@ impl Supervisor {
             next_id: &shared.next_id,
         })?;
         super::crash::crash_point("restore");
+        let swap_ctx = Arc::new(super::swap::SwapContext {
+            job: self.job.clone(),
+            wasm: self.wasm.clone(),
+            targets: attempt.targets,
+            running: Mutex::new(
+                functions
+                    .iter()
+                    .filter_map(|(i, p)| super::functions::version_of(p).map(|v| (*i, v)))
+                    .collect(),
+            ),
+            components: self.state_dir.root().join("components"),
+        });
+        *shared.running.lock().expect("running attempt") = Arc::downgrade(&swap_ctx);
         if restore.is_some() {
             *shared.restore_ms.lock().expect("restore time") =
                 Some(restoring.elapsed().as_secs_f64() * 1e3);
@@ -193,6 +232,8 @@ impl Supervisor {
             stop: shared.stop.clone(),
             stats: shared.stats.clone(),
             sync_ms: 0.0,
+            held_ms: 0.0,
+            swaps: super::swapping::Swaps::new(swap_ctx, versions, self.swap_log.clone()),
         };
         let coordinator = std::thread::Builder::new()
             .name("weir-coordinator".into())
@@ -299,15 +340,14 @@ impl Supervisor {
             kind: SnapshotKind::Final,
             job: self.job.name.clone(),
             manifest_hash: self.options.manifest_hash.clone(),
-            taken_at_ms: std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_millis() as i64),
+            taken_at_ms: super::clock::epoch_ms(),
             duration_ms: 0,
             max_parallelism: self.job.max_parallelism,
             states: Vec::new(),
             instances: ended.finals.clone(),
             finished: true,
             external: None,
+            versions: Default::default(),
         };
         let retain = self.job.checkpoint.as_ref().map_or(1, |c| c.retain);
         store.complete_in(&dir, &metadata, retain)?;

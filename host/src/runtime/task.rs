@@ -113,6 +113,8 @@ pub struct TaskInstance {
     pub reports: Sender<Report>,
     /// Whether periodic checkpoints align (savepoints always do).
     pub mode: CheckpointMode,
+    /// Its time waiting for input (and, through its outlets, on full channels).
+    pub time: Arc<super::metrics::TaskTime>,
 }
 
 impl TaskInstance {
@@ -143,20 +145,36 @@ impl TaskInstance {
     /// Snapshots the task at `barrier` (the source's position first), passes the barrier
     /// on and acknowledges it.
     fn snapshot(&mut self, barrier: &Barrier) -> Result<()> {
+        self.snapshot_held(barrier, None)
+    }
+
+    /// Snapshots at `barrier`; `since` is when its first copy arrived (alignment).
+    fn snapshot_held(&mut self, barrier: &Barrier, since: Option<Instant>) -> Result<()> {
         let started = Instant::now();
+        let save = !matches!(barrier.kind, BarrierKind::Swap { save: false, .. });
         let mut instances = Vec::new();
-        if let Some(s) = &self.source {
-            instances.push(s.state());
+        let mut overlays = Vec::new();
+        if save {
+            if let Some(s) = &self.source {
+                instances.push(s.state());
+            }
+            let (links, o) = self.chain.snapshot(barrier)?;
+            instances.extend(links);
+            overlays = o;
         }
-        let (links, overlays) = self.chain.snapshot(barrier)?;
-        instances.extend(links);
+        // Records before the barrier went to the old version, after it to the new one.
+        if let BarrierKind::Swap { swap, .. } = barrier.kind {
+            self.chain.switch(swap)?;
+        }
         self.chain.control(&Message::Barrier(barrier.clone()))?;
         let sync_ms = started.elapsed().as_secs_f64() * 1e3;
+        let held_ms = since.unwrap_or(started).elapsed().as_secs_f64() * 1e3;
         let ack = Report::Ack {
             task: self.index,
             id: barrier.id,
             instances,
             sync_ms,
+            held_ms,
         };
         // The coordinator may be gone (the job is ending): nothing to acknowledge then.
         if overlays.is_empty() {
@@ -192,6 +210,18 @@ impl TaskInstance {
                 }
             }
             Control::Complete(id) => self.chain.checkpoint_complete(id)?,
+            Control::Stage {
+                swap,
+                node,
+                function,
+                hash,
+            } => {
+                self.chain.stage(node, swap, function, hash)?;
+                let _ = self.reports.send(Report::Staged {
+                    task: self.index,
+                    swap,
+                });
+            }
         }
         Ok(None)
     }
@@ -244,7 +274,11 @@ impl TaskInstance {
                         src.observe(t);
                     }
                 }
-                SourceEvent::Watermark(w) => self.chain.watermark(w)?,
+                SourceEvent::Watermark(w) => {
+                    let s = self.source.as_ref().expect("a source task");
+                    s.metrics.live.set_watermark(w);
+                    self.chain.watermark(w)?
+                }
                 SourceEvent::Idle => self.chain.control(&Message::Idle)?,
                 SourceEvent::CaughtUp => {
                     self.chain.control(&Message::CaughtUp)?;
@@ -252,7 +286,10 @@ impl TaskInstance {
                 SourceEvent::End => break,
                 SourceEvent::Pending => {
                     // Wait for data, or for the coordinator.
-                    if let Ok(c) = self.control.recv_timeout(Duration::from_millis(10))
+                    let waiting = Instant::now();
+                    let got = self.control.recv_timeout(Duration::from_millis(10));
+                    self.time.idle(waiting.elapsed());
+                    if let Ok(c) = got
                         && let Some(h) = self.on_control(c)?
                     {
                         how = h;
@@ -297,8 +334,9 @@ impl TaskInstance {
         }
         let mut last_tick = Instant::now();
         let mut control_open = true;
-        // The barrier being aligned (its copy from the first sender that delivered it).
-        let mut aligning: Option<Barrier> = None;
+        // The barrier being aligned (its copy from the first sender that delivered it),
+        // and when it came.
+        let mut aligning: Option<(Barrier, Instant)> = None;
         loop {
             self.cancelled()?;
             // Listen to every sender that may be read now, and to the coordinator.
@@ -316,7 +354,10 @@ impl TaskInstance {
                     sel.recv(&self.ports[p].rx[s]);
                 }
                 let control_at = control_open.then(|| sel.recv(&self.control));
-                match sel.select_timeout(TICK) {
+                let waiting = Instant::now();
+                let selected = sel.select_timeout(TICK);
+                self.time.idle(waiting.elapsed());
+                match selected {
                     Ok(op) if Some(op.index()) == control_at => match op.recv(&self.control) {
                         Ok(c) => Got::Control(c),
                         Err(_) => Got::ControlClosed,
@@ -374,10 +415,14 @@ impl TaskInstance {
                     let aligned = b.always_aligned() || self.mode == CheckpointMode::ExactlyOnce;
                     match aligner.barrier(sender, b.id, aligned) {
                         Arrival::Snapshot => {
-                            aligning = None;
-                            self.snapshot(&b)?;
+                            let since = aligning.take().map(|(_, t)| t);
+                            self.snapshot_held(&b, since)?;
                         }
-                        Arrival::Wait => aligning = Some(b),
+                        Arrival::Wait => {
+                            if aligning.as_ref().is_none_or(|(a, _)| a.id != b.id) {
+                                aligning = Some((b, Instant::now()));
+                            }
+                        }
                         Arrival::Ignore => {}
                     }
                     // A barrier from the broadcast input while the main input is held
@@ -395,9 +440,9 @@ impl TaskInstance {
                         self.chain.watermark(x)?;
                     }
                     if let Some(id) = aligner.ended(sender)
-                        && let Some(b) = aligning.take_if(|b| b.id == id)
+                        && let Some((b, since)) = aligning.take_if(|(b, _)| b.id == id)
                     {
-                        self.snapshot(&b)?;
+                        self.snapshot_held(&b, Some(since))?;
                     }
                     done = tracker.all_ended();
                 }

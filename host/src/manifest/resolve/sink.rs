@@ -49,6 +49,7 @@ pub(super) fn sink(
             "stdout is written as records arrive: it cannot take back output, so it has no `delivery`",
         );
     }
+    let format = c.choice_or(&t.format, &f("format"), SinkFormat::Values);
     let input = input_ref(t.input.get_ref());
     (
         Node {
@@ -58,6 +59,7 @@ pub(super) fn sink(
             kind: NodeKind::Sink {
                 kind,
                 input: input.clone(),
+                format,
             },
         },
         Some((input, t.input.span())),

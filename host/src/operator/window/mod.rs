@@ -317,6 +317,15 @@ impl WindowOperator {
 }
 
 impl Operator for WindowOperator {
+    fn replace_function(&mut self, f: crate::operator::Function) -> Result<()> {
+        let crate::operator::Function::Window(f) = f else {
+            bail!("a window operator takes a process-window function");
+        };
+        self.errors.relabel(f.label().clone());
+        self.function = f;
+        Ok(())
+    }
+
     fn prepare_snapshot(&mut self) -> Result<Vec<u8>> {
         self.st.record_fired(self.fired.iter())?;
         Ok(self.st.cached())

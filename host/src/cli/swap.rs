@@ -1,0 +1,88 @@
+//! `weir swap`: a new version of a running operator's function.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+
+use crate::manifest::Override;
+
+/// `weir swap` arguments.
+#[derive(Debug, clap::Args)]
+pub struct SwapArgs {
+    /// The job manifest (it locates the running job).
+    manifest: PathBuf,
+    /// The operator.
+    operator: String,
+    /// The new version: a `.wasm` component, or a function's folder (built first).
+    component: PathBuf,
+    /// A new `config` for the function's `init`, as JSON (default: the manifest's).
+    #[arg(long, value_name = "JSON")]
+    config: Option<String>,
+    /// Only check the new version (compile, world, `init` on every instance).
+    #[arg(long)]
+    dry_run: bool,
+    /// Overrides a manifest value.
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    overrides: Vec<Override>,
+}
+
+/// Runs `weir swap`.
+pub fn main(a: SwapArgs) -> ExitCode {
+    match swap(&a) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn swap(a: &SwapArgs) -> Result<()> {
+    let job = crate::manifest::load_file(&a.manifest, &a.overrides)
+        .map_err(|d| anyhow::anyhow!("{d}"))?;
+    let component = component_file(&a.component)?;
+    let config = match &a.config {
+        Some(c) => Some(
+            serde_json::from_str::<serde_json::Value>(c)
+                .with_context(|| format!("--config is not JSON: {c}"))?,
+        ),
+        None => None,
+    };
+    let answer = crate::control::client::call(
+        &job,
+        "POST",
+        &format!("/v1/operators/{}/swap", a.operator),
+        Some(serde_json::json!({
+            "component": component,
+            "config": config,
+            "dry_run": a.dry_run,
+        })),
+    )?;
+    let short = |h: &serde_json::Value| {
+        let h = h.as_str().unwrap_or("?");
+        h[..h.len().min(12)].to_owned()
+    };
+    println!(
+        "operator `{}`: sha256:{} -> sha256:{}: {}{}",
+        a.operator,
+        short(&answer["old"]),
+        short(&answer["new"]),
+        answer["outcome"].as_str().unwrap_or("?"),
+        match answer["pause_ms"].as_f64() {
+            Some(p) => format!(" (records held back at most {p:.1} ms)"),
+            None => String::new(),
+        }
+    );
+    Ok(())
+}
+
+/// The component file: as given, or built from a function's folder.
+fn component_file(p: &Path) -> Result<PathBuf> {
+    let file = if p.is_dir() {
+        crate::wasm::build_crate(p)?
+    } else {
+        p.to_owned()
+    };
+    std::path::absolute(&file).with_context(|| format!("{}", file.display()))
+}

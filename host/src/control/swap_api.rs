@@ -1,0 +1,101 @@
+//! `POST /v1/operators/{name}/swap`: a new version of an operator's function, from a
+//! path or from the component's bytes in the body; `?dry_run=true` only checks it.
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::api::{Shared, error};
+use crate::runtime::Request;
+use crate::runtime::swap::{ComponentSource, SwapRequest};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Body {
+    component: std::path::PathBuf,
+    #[serde(default)]
+    config: Option<Value>,
+    #[serde(default)]
+    dry_run: bool,
+}
+
+/// Swaps an operator's function (or checks the new version, with `dry_run`).
+pub async fn swap(
+    State(s): State<Shared>,
+    Path(name): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let wasm = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/wasm"));
+    let dry_query = query
+        .get("dry_run")
+        .is_some_and(|v| v == "true" || v == "1");
+    let (component, config, dry_run) = if wasm {
+        let config = match query.get("config") {
+            Some(c) => match serde_json::from_str::<Value>(c) {
+                Ok(v) if v.is_object() => Some(v.to_string()),
+                _ => return error(StatusCode::BAD_REQUEST, "`config` must be a JSON object"),
+            },
+            None => None,
+        };
+        (ComponentSource::Bytes(body.to_vec()), config, dry_query)
+    } else {
+        match serde_json::from_slice::<Body>(&body) {
+            Ok(b) => {
+                let config = match b.config {
+                    Some(v) if v.is_object() => Some(v.to_string()),
+                    Some(_) => {
+                        return error(StatusCode::BAD_REQUEST, "`config` must be a JSON object");
+                    }
+                    None => None,
+                };
+                (
+                    ComponentSource::Path(b.component),
+                    config,
+                    b.dry_run || dry_query,
+                )
+            }
+            Err(e) => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    format!(
+                        "send the component's bytes (Content-Type: application/wasm) or {{\"component\": \"/path.wasm\", \"config\": {{...}}, \"dry_run\": false}}: {e}"
+                    ),
+                );
+            }
+        }
+    };
+    let req = SwapRequest {
+        operator: name,
+        component,
+        config,
+        dry_run,
+        requested_by: headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map_or_else(|| "http".to_owned(), |a| format!("http ({a})")),
+    };
+    let (reply, answer) = crossbeam_channel::bounded(1);
+    if s.requests.send(Request::Swap { req, reply }).is_err() {
+        return error(StatusCode::SERVICE_UNAVAILABLE, "the job has ended");
+    }
+    let answer = tokio::task::spawn_blocking(move || answer.recv()).await;
+    match answer {
+        Ok(Ok(Ok(record))) => axum::Json(record).into_response(),
+        Ok(Ok(Err(why))) => error(StatusCode::UNPROCESSABLE_ENTITY, why),
+        Ok(Err(_)) => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the job ended before the swap",
+        ),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}

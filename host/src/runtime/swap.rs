@@ -1,0 +1,270 @@
+//! Swapping a running operator's function for a new version.
+//!
+//! Off the hot path, the new component is compiled, linked (its imports must be ones the
+//! sandbox grants), checked against the operator's world, and instantiated with `init`
+//! run for every parallel instance, against the operator's keyed state. Only then does
+//! the coordinator stage the new instances in the tasks and inject a swap barrier (always
+//! aligned; a checkpoint of its own when the job has checkpoints): each task switches when
+//! the barrier passes it, so every record is processed by exactly one version. A swap
+//! that fails before the switch leaves the old version running and says why. Each swap
+//! is logged (`swaps.jsonl` in the state directory) with the content hashes of both
+//! versions.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::manifest::{Job, NodeKind, OperatorKind};
+use crate::operator::{Function, WasmFunctions};
+use crate::state::KeyedState;
+use crate::wasm::bindings::types::InitContext;
+use crate::wasm::bindings::{broadcast_function, map_function, window_function};
+
+/// A request to swap an operator's function.
+#[derive(Debug, Clone)]
+pub struct SwapRequest {
+    /// The operator (by name).
+    pub operator: String,
+    /// The new component: a `.wasm` file or its bytes.
+    pub component: ComponentSource,
+    /// A new `config` for `init`, as JSON (default: the operator's).
+    pub config: Option<String>,
+    /// Only check: compile, world, `init`, state — change nothing.
+    pub dry_run: bool,
+    /// Who or what asked (for the log).
+    pub requested_by: String,
+}
+
+/// Where a new component comes from.
+#[derive(Debug, Clone)]
+pub enum ComponentSource {
+    /// A `.wasm` file.
+    Path(PathBuf),
+    /// The component's bytes.
+    Bytes(Vec<u8>),
+}
+
+/// One operator instance a swap must reach.
+#[derive(Clone)]
+pub struct Target {
+    /// Its task instance.
+    pub task: usize,
+    /// Which instance.
+    pub subtask: u32,
+    /// Its keyed state (the new version's instance shares it).
+    pub keyed: Option<KeyedState>,
+}
+
+/// What a swap needs from the running job.
+pub struct SwapContext {
+    /// The job.
+    pub job: Job,
+    /// The engine, loader and linker.
+    pub wasm: Arc<WasmFunctions>,
+    /// Every instance of every operator, by node index.
+    pub targets: HashMap<usize, Vec<Target>>,
+    /// The version each operator runs now: content hash and component file.
+    pub running: std::sync::Mutex<HashMap<usize, (String, PathBuf)>>,
+    /// Where swapped-in components are kept (so a restore can load them).
+    pub components: PathBuf,
+}
+
+/// A swap ready to apply: the new instances, one per parallel instance.
+pub struct PreparedSwap {
+    /// The operator's node index.
+    pub node: usize,
+    /// The new instances, with the task instance each goes to.
+    pub functions: Vec<(usize, Function)>,
+    /// The new version's content hash.
+    pub hash: String,
+    /// Where its component is kept.
+    pub path: PathBuf,
+}
+
+/// One swap, as the log keeps it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SwapRecord {
+    /// When it was asked for (epoch ms).
+    pub at_ms: i64,
+    /// The operator.
+    pub operator: String,
+    /// The running version's content hash.
+    pub old: String,
+    /// The new version's content hash (empty if it could not be read).
+    pub new: String,
+    /// Who or what asked.
+    pub requested_by: String,
+    /// `applied`, `checked` (a dry run), or `refused: <why>`.
+    pub outcome: String,
+    /// The barrier that switched it (applied swaps).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub barrier: Option<u64>,
+    /// The longest time a task held records back for the switch (alignment included).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pause_ms: Option<f64>,
+}
+
+impl SwapContext {
+    /// The node index of operator `name`.
+    pub fn node(&self, name: &str) -> Result<usize> {
+        let (i, n) = self
+            .job
+            .nodes
+            .iter()
+            .enumerate()
+            .find(|(_, n)| n.name == name)
+            .with_context(|| format!("the job has no operator `{name}`"))?;
+        if !matches!(n.kind, NodeKind::Operator(_)) {
+            bail!("`{name}` is not an operator: only operators run functions");
+        }
+        Ok(i)
+    }
+
+    /// Compiles, links and checks the new component, and starts an instance of it (with
+    /// `init`) for every parallel instance of the operator. Nothing running changes.
+    pub fn prepare(&self, req: &SwapRequest) -> Result<PreparedSwap> {
+        let node = self.node(&req.operator)?;
+        let n = &self.job.nodes[node];
+        let NodeKind::Operator(o) = &n.kind else {
+            unreachable!("checked by node()")
+        };
+        let bytes = match &req.component {
+            ComponentSource::Path(p) => {
+                std::fs::read(p).with_context(|| format!("reading {}", p.display()))?
+            }
+            ComponentSource::Bytes(b) => b.clone(),
+        };
+        let hash = hex::encode(Sha256::digest(&bytes));
+        std::fs::create_dir_all(&self.components)?;
+        let path = self.components.join(format!("{hash}.wasm"));
+        if !path.exists() {
+            crate::checkpoint::store::write_atomically(&path, &bytes)?;
+        }
+        let config = match &req.config {
+            Some(c) => {
+                let v: serde_json::Value = serde_json::from_str(c)
+                    .with_context(|| format!("the new config is not JSON: {c}"))?;
+                if !v.is_object() {
+                    bail!("the new config must be a JSON object");
+                }
+                c.clone()
+            }
+            None => o.config_json.clone(),
+        };
+        let mut files = Vec::new();
+        for (name, p) in &o.files {
+            files.push((
+                name.clone(),
+                std::fs::read(p)
+                    .with_context(|| format!("reading file `{name}` ({})", p.display()))?,
+            ));
+        }
+        let init = InitContext {
+            operator: n.name.clone(),
+            config,
+            files,
+            subtask: 0,
+            parallelism: n.parallelism,
+        };
+        let targets = self.targets.get(&node).cloned().unwrap_or_default();
+        let mut functions = Vec::with_capacity(targets.len());
+        match o.kind {
+            OperatorKind::Map => {
+                let p = self
+                    .wasm
+                    .prepare::<map_function::Guest>(&n.name, &path, o.limits, init)?;
+                for t in targets {
+                    functions.push((
+                        t.task,
+                        Function::Map(WasmFunctions::map(&p, t.subtask, t.keyed)?),
+                    ));
+                }
+            }
+            OperatorKind::Window { .. } => {
+                let p = self
+                    .wasm
+                    .prepare::<window_function::Guest>(&n.name, &path, o.limits, init)?;
+                for t in targets {
+                    functions.push((
+                        t.task,
+                        Function::Window(WasmFunctions::window(&p, t.subtask, t.keyed)?),
+                    ));
+                }
+            }
+            OperatorKind::Broadcast { .. } => {
+                let p = self
+                    .wasm
+                    .prepare::<broadcast_function::Guest>(&n.name, &path, o.limits, init)?;
+                for t in targets {
+                    // `init` sees no broadcast state: the running version's is handed over
+                    // at the switch.
+                    functions.push((
+                        t.task,
+                        Function::Broadcast(WasmFunctions::broadcast(
+                            &p, t.subtask, t.keyed, None,
+                        )?),
+                    ));
+                }
+            }
+        }
+        Ok(PreparedSwap {
+            node,
+            functions,
+            hash,
+            path,
+        })
+    }
+
+    /// The version operator `node` runs now.
+    pub fn running(&self, node: usize) -> (String, PathBuf) {
+        self.running
+            .lock()
+            .expect("running versions")
+            .get(&node)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Operator `node` runs another version now.
+    pub fn set_running(&self, node: usize, hash: String, path: PathBuf) {
+        self.running
+            .lock()
+            .expect("running versions")
+            .insert(node, (hash, path));
+    }
+}
+
+/// Appends a record to the swap log in `dir`.
+pub fn log(dir: &Path, r: &SwapRecord) {
+    use std::io::Write;
+    let line = match serde_json::to_string(r) {
+        Ok(l) => l,
+        Err(_) => return,
+    };
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("swaps.jsonl"));
+    match file {
+        Ok(mut f) => {
+            let _ = writeln!(f, "{line}");
+            let _ = f.sync_data();
+        }
+        Err(e) => tracing::warn!("cannot write the swap log in {}: {e}", dir.display()),
+    }
+}
+
+/// The swap log in `dir`, oldest first.
+pub fn read_log(dir: &Path) -> Vec<SwapRecord> {
+    std::fs::read_to_string(dir.join("swaps.jsonl"))
+        .map(|s| {
+            s.lines()
+                .filter_map(|l| serde_json::from_str(l).ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
