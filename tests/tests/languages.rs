@@ -384,6 +384,46 @@ fn the_default_limits_are_enough_for_javascript_and_python() {
 }
 
 #[test]
+fn a_state_declared_with_another_type_tag_is_refused_with_both_declarations() {
+    for component in [guests::JS_PROBE, guests::PYTHON_PROBE] {
+        let h = Harness::new();
+        let lines = ["a:x".to_owned(), "b:y".to_owned()];
+        // Both instances declare `count` in the same job: instance 0 with the SDK's
+        // default tag, instance 1 with the Rust SDK's tag of a u64. Whichever declares
+        // first, the other is refused.
+        let operator = "config = { subtask_1_tag = \"json:u64\" }";
+        match h.run(probe_job(
+            &h,
+            &lines,
+            component,
+            operator,
+            "parallelism = 2",
+        )) {
+            Err(e) => {
+                let e = e.to_string();
+                assert!(e.contains("state `count` exists as a value state"), "{e}");
+                assert!(e.contains("value state of type `json`"), "{e}");
+                assert!(e.contains("value state of type `json:u64`"), "{e}");
+            }
+            Ok(_) => panic!("{component}: two type tags for one state should be refused"),
+        }
+        // The same tag on every instance is accepted.
+        let h = Harness::new();
+        let operator = "config = { subtask_1_tag = \"json\" }";
+        let report = h
+            .run(probe_job(
+                &h,
+                &lines,
+                component,
+                operator,
+                "parallelism = 2",
+            ))
+            .unwrap_or_else(|e| panic!("{component}: {e}"));
+        assert_eq!(report.records_out, 2);
+    }
+}
+
+#[test]
 fn a_memory_cap_below_what_the_runtime_needs_is_named() {
     for (component, cap) in [(guests::JS_PROBE, "8MiB"), (guests::PYTHON_PROBE, "12MiB")] {
         let h = Harness::new();

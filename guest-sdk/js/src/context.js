@@ -29,17 +29,21 @@ export class InitContext {
     return utf8.decode(this.fileBytes(name));
   }
 
-  /** Declares a value state (options: `ttl` in milliseconds, `perWindow`). */
+  /**
+   * Declares a value state. Options: `ttl` in milliseconds, `perWindow`, and `typeTag`,
+   * the name of the values' type and serialisation the host keeps with the state
+   * (default `"json"`; the Rust SDK's are `json:<Rust type>`, e.g. `"json:u64"`).
+   */
   valueState(name, opts) {
     return new ValueState(name, opts);
   }
 
-  /** Declares a list state. */
+  /** Declares a list state (the options of `valueState`). */
   listState(name, opts) {
     return new ListState(name, opts);
   }
 
-  /** Declares a map state. */
+  /** Declares a map state (the options of `valueState`). */
   mapState(name, opts) {
     return new MapState(name, opts);
   }

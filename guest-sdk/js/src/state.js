@@ -5,7 +5,11 @@
 import * as ks from "weir:udf/keyed-state@0.1.1";
 import { bytesOf, jsonBytes, parseJson, utf8 } from "./text.js";
 
-/** A failed keyed-state operation (the WIT `state-error`): `kind` is its case. */
+/**
+ * A failed keyed-state operation (the WIT `state-error`): `kind` is its case. A declaration
+ * that conflicts with the state as it exists (another kind, time to live or type tag) has
+ * kind `conflict`, and its message shows both declarations.
+ */
 export class StateError extends Error {
   constructor(e) {
     const payload = e && e.payload !== undefined ? e.payload : e;
@@ -110,10 +114,25 @@ function scope(perWindow) {
   return { key: call.key, window: perWindow ? call.window : null };
 }
 
+/**
+ * The type tag of a state declared without `typeTag`: its values are JSON, of no type the
+ * host can tell apart. The host keeps a state's tag and refuses a later declaration of
+ * the state (a new version swapped in, a restore) with another tag.
+ */
+export const DEFAULT_TYPE_TAG = "json";
+
 function declare(name, kind, opts) {
   if (!declaring) throw new StateError({ tag: "declare-outside-init" });
   const ttl = opts && opts.ttl !== undefined && opts.ttl !== null ? BigInt(Math.round(opts.ttl)) : undefined;
-  return host(() => ks.declare({ name, kind, ttlMs: ttl }));
+  const tag = opts && opts.typeTag !== undefined && opts.typeTag !== null ? String(opts.typeTag) : DEFAULT_TYPE_TAG;
+  try {
+    return ks.declareTyped({ name, kind, ttlMs: ttl }, tag);
+  } catch (e) {
+    // A `declare-error`: `state` wraps a `state-error`; `conflict` shows both declarations.
+    const err = e && e.payload !== undefined ? e.payload : e;
+    if (err && err.tag === "state") throw new StateError(err.val);
+    throw new StateError(err);
+  }
 }
 
 class Handle {

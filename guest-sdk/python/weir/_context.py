@@ -30,14 +30,17 @@ class InitContext:
         """The file ``name`` as text."""
         return self.file_bytes(name).decode()
 
-    def value_state(self, name, ttl=None, per_window=False) -> ValueState:
-        """Declares a value state (``ttl`` in milliseconds; ``per_window`` scopes it to each window)."""
-        return ValueState(name, ttl, per_window)
+    def value_state(self, name, ttl=None, per_window=False, type_tag=None) -> ValueState:
+        """Declares a value state: ``ttl`` in milliseconds; ``per_window`` scopes it to each
+        window; ``type_tag`` names the values' type and serialisation, which the host keeps
+        with the state (default ``"json"``; the Rust SDK's are ``json:<Rust type>``, e.g.
+        ``"json:u64"``)."""
+        return ValueState(name, ttl, per_window, type_tag)
 
-    def list_state(self, name, ttl=None, per_window=False) -> ListState:
-        """Declares a list state."""
-        return ListState(name, ttl, per_window)
+    def list_state(self, name, ttl=None, per_window=False, type_tag=None) -> ListState:
+        """Declares a list state (the options of ``value_state``)."""
+        return ListState(name, ttl, per_window, type_tag)
 
-    def map_state(self, name, ttl=None, per_window=False) -> MapState:
-        """Declares a map state."""
-        return MapState(name, ttl, per_window)
+    def map_state(self, name, ttl=None, per_window=False, type_tag=None) -> MapState:
+        """Declares a map state (the options of ``value_state``)."""
+        return MapState(name, ttl, per_window, type_tag)

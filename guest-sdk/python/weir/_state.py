@@ -8,8 +8,16 @@ import re
 from ._text import as_bytes, json_bytes
 
 
+DEFAULT_TYPE_TAG = "json"
+"""The type tag of a state declared without ``type_tag``: its values are JSON, of no type
+the host can tell apart. The host keeps a state's tag and refuses a later declaration of
+the state (a new version swapped in, a restore) with another tag."""
+
+
 class StateError(Exception):
-    """A failed keyed-state operation (the WIT ``state-error``); ``kind`` is its case."""
+    """A failed keyed-state operation (the WIT ``state-error``); ``kind`` is its case. A
+    declaration that conflicts with the state as it exists (another kind, time to live or
+    type tag) has kind ``conflict``, and its message shows both declarations."""
 
     def __init__(self, kind: str, detail=None):
         self.kind = kind
@@ -20,14 +28,32 @@ def _kebab(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower()
 
 
+def _error(v) -> StateError:
+    """The ``StateError`` of a WIT ``state-error`` case."""
+    return StateError(_kebab(type(v).__name__.split("_", 1)[-1]), getattr(v, "value", None))
+
+
 def _host(f, *args):
     from componentize_py_types import Err
 
     try:
         return f(*args)
     except Err as e:
+        raise _error(e.value) from None
+
+
+def _declare(spec, type_tag: str):
+    """``declare-typed``: a ``declare-error`` is either a ``state-error`` or a conflict."""
+    from componentize_py_types import Err
+    from wit_world.imports import keyed_state as ks
+
+    try:
+        return ks.declare_typed(spec, type_tag)
+    except Err as e:
         v = e.value
-        raise StateError(_kebab(type(v).__name__.split("_", 1)[-1]), getattr(v, "value", None)) from None
+        if isinstance(v, ks.DeclareError_Conflict):
+            raise StateError("conflict", v.value) from None
+        raise _error(v.value) from None
 
 
 class _Call:
@@ -119,23 +145,24 @@ def _split(values):
 
 
 class _Handle:
-    def __init__(self, name: str, kind: str, ttl=None, per_window=False):
+    def __init__(self, name: str, kind: str, ttl=None, per_window=False, type_tag=None):
         from wit_world.imports import keyed_state as ks
 
         if not _declaring:
             raise StateError("declare-outside-init")
         kinds = {"value": ks.StateKind.VALUE, "list": ks.StateKind.LIST, "map": ks.StateKind.MAP}
         ttl_ms = None if ttl is None else int(ttl)
+        tag = DEFAULT_TYPE_TAG if type_tag is None else str(type_tag)
         self.name = name
-        self._id = _host(ks.declare, ks.StateSpec(name, kinds[kind], ttl_ms))
+        self._id = _declare(ks.StateSpec(name, kinds[kind], ttl_ms), tag)
         self._per_window = per_window
 
 
 class ValueState(_Handle):
     """One JSON value per key (and window, with ``per_window``)."""
 
-    def __init__(self, name, ttl=None, per_window=False):
-        super().__init__(name, "value", ttl, per_window)
+    def __init__(self, name, ttl=None, per_window=False, type_tag=None):
+        super().__init__(name, "value", ttl, per_window, type_tag)
 
     def _prefetch(self, scope):
         from wit_world.imports import keyed_state as ks
@@ -184,8 +211,8 @@ class ValueState(_Handle):
 class ListState(_Handle):
     """An ordered list of JSON values per key (and window)."""
 
-    def __init__(self, name, ttl=None, per_window=False):
-        super().__init__(name, "list", ttl, per_window)
+    def __init__(self, name, ttl=None, per_window=False, type_tag=None):
+        super().__init__(name, "list", ttl, per_window, type_tag)
 
     def _slot(self, load):
         from wit_world.imports import keyed_state as ks
@@ -224,8 +251,8 @@ class ListState(_Handle):
 class MapState(_Handle):
     """A map from str keys to JSON values per key (and window), ordered by key bytes."""
 
-    def __init__(self, name, ttl=None, per_window=False):
-        super().__init__(name, "map", ttl, per_window)
+    def __init__(self, name, ttl=None, per_window=False, type_tag=None):
+        super().__init__(name, "map", ttl, per_window, type_tag)
 
     def _slot(self):
         scope = _scope(self._per_window)

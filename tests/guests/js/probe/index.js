@@ -3,6 +3,7 @@
 // - "throw": a record whose value contains "bad" throws; others are emitted as they are;
 // - "file": tries to read a file as Node.js code would (`require("fs")`);
 // - "socket": tries to open a connection (`fetch`).
+// With `subtask_1_tag`, instance 1 declares `count` with that type tag (others with the default).
 import { MapFunction } from "weir-sdk";
 
 function explode(value) {
@@ -13,7 +14,8 @@ export default class Probe extends MapFunction {
   init(ctx) {
     this.mode = ctx.config.mode ?? "count";
     if (this.mode === "count") {
-      this.count = ctx.valueState("count", { ttl: ctx.config.ttl_ms });
+      const typeTag = ctx.subtask === 1 ? ctx.config.subtask_1_tag : undefined;
+      this.count = ctx.valueState("count", { ttl: ctx.config.ttl_ms, typeTag });
       this.recent = ctx.listState("recent");
       this.perValue = ctx.mapState("per-value");
     }

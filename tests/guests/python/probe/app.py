@@ -5,6 +5,9 @@
 - "file": tries to read a file (``open``);
 - "socket": tries to open a connection (``socket.create_connection``: CPython for WASI has no
   ``socket`` module).
+
+With ``subtask_1_tag``, instance 1 declares ``count`` with that type tag (others with the
+default).
 """
 
 import weir
@@ -19,7 +22,8 @@ class Probe:
     def init(self, ctx):
         self.mode = ctx.config.get("mode", "count")
         if self.mode == "count":
-            self.count = ctx.value_state("count", ttl=ctx.config.get("ttl_ms"))
+            tag = ctx.config.get("subtask_1_tag") if ctx.subtask == 1 else None
+            self.count = ctx.value_state("count", ttl=ctx.config.get("ttl_ms"), type_tag=tag)
             self.recent = ctx.list_state("recent")
             self.per_value = ctx.map_state("per-value")
 
