@@ -193,3 +193,59 @@ path = "out/out.jsonl"
     ];
     assert_eq!(got, canonical(&want.map(|v| v.to_string())));
 }
+
+/// The README's job of three new functions (`## Functions in JavaScript and Python`), run
+/// as written there.
+#[test]
+fn the_readme_job_of_three_new_functions_runs() {
+    let readme = std::fs::read_to_string(weir_tests::repo().join("README.md")).unwrap();
+    let start = readme
+        .find("[job]\nname = \"three-kinds\"")
+        .expect("the README's three-kinds job");
+    let manifest = &readme[start..start + readme[start..].find("```").unwrap()];
+    let dir = tempfile::tempdir().unwrap();
+    let (d, cache) = (dir.path(), dir.path().join("cache"));
+    for (lang, kind, name) in [
+        ("js", "map", "tagger"),
+        ("python", "window", "counts"),
+        ("js", "broadcast", "enrich"),
+    ] {
+        let folder = d.join(name);
+        let args = ["new", "--lang", lang, "--kind", kind];
+        let (ok, text) = weir(&cache, &[&args[..], &[folder.to_str().unwrap()]].concat());
+        assert!(ok, "{text}");
+    }
+    let events = [
+        json!({"id": "a", "t": 1_000}),
+        json!({"id": "a", "t": 9_000}),
+        json!({"id": "b", "t": 2_000}),
+    ];
+    let table = [json!({"id": "a", "value": "gold"})];
+    let text = |lines: &[Value]| lines.iter().map(|l| format!("{l}\n")).collect::<String>();
+    std::fs::write(d.join("events.jsonl"), text(&events)).unwrap();
+    std::fs::write(d.join("table.jsonl"), text(&table)).unwrap();
+    std::fs::write(d.join("job.toml"), manifest).unwrap();
+    let (ok, text) = weir(&cache, &["run", d.join("job.toml").to_str().unwrap()]);
+    assert!(ok, "{manifest}\n{text}");
+    let read = |name: &str| {
+        let out = std::fs::read_to_string(d.join("out").join(name)).unwrap();
+        canonical(&out.lines().collect::<Vec<_>>())
+    };
+    let counts = [
+        json!({"key": "a", "start": 0, "end": 10_000, "elements": 2}),
+        json!({"key": "b", "start": 0, "end": 10_000, "elements": 1}),
+    ];
+    assert_eq!(
+        read("counts.jsonl"),
+        canonical(&counts.map(|v| v.to_string()))
+    );
+    let enriched = [
+        json!({"id": "a", "t": 1_000, "value": "gold"}),
+        json!({"id": "a", "t": 9_000, "value": "gold"}),
+        json!({"id": "b", "t": 2_000, "value": null}),
+    ];
+    assert_eq!(
+        read("enriched.jsonl"),
+        canonical(&enriched.map(|v| v.to_string()))
+    );
+}
