@@ -113,11 +113,17 @@ impl Harness {
                     if let ComponentRef::Wasm(p) = &mut o.component
                         && p.is_dir()
                     {
-                        let name = p
+                        let mut name = p
                             .file_name()
                             .expect("a crate folder")
                             .to_string_lossy()
                             .into_owned();
+                        // JavaScript and Python guests are named by language and folder.
+                        if p.join("package.json").is_file() {
+                            name = format!("js/{name}");
+                        } else if p.join("pyproject.toml").is_file() {
+                            name = format!("python/{name}");
+                        }
                         let built = guests::by_name(&name).unwrap_or_else(|| {
                             panic!("no component was built for {}", p.display())
                         });
