@@ -2,12 +2,14 @@
 //! 127.0.0.1 by default, its address written to the job's state directory so the CLI
 //! finds it from the manifest alone. Off loopback every request needs the bearer token.
 //!
-//! - `api`: the routes, the job and its checkpoints; `swap_api`: swapping a function;
-//!   `observe`: operators, dead letters and queryable state; `prometheus`: `/metrics`.
+//! - `api`: the routes, the job and its checkpoints; `edges`: how records cross each
+//!   edge of the graph; `swap_api`: swapping a function; `observe`: operators, dead
+//!   letters and queryable state; `prometheus`: `/metrics`.
 //! - `client`: the CLI's side: finding a job's endpoint and calling it.
 
 pub mod api;
 pub mod client;
+mod edges;
 mod observe;
 mod prometheus;
 mod swap_api;
