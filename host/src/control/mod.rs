@@ -5,10 +5,12 @@
 //! - `api`: the routes, the job and its checkpoints; `edges`: how records cross each
 //!   edge of the graph; `swap_api`: swapping a function; `observe`: operators, dead
 //!   letters and queryable state; `prometheus`: `/metrics`.
+//! - `dashboard`: the page at `/` (its files, built into the binary), a client of the API.
 //! - `client`: the CLI's side: finding a job's endpoint and calling it.
 
 pub mod api;
 pub mod client;
+mod dashboard;
 mod edges;
 mod observe;
 mod prometheus;
@@ -64,7 +66,9 @@ impl ControlServer {
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let router = api::router(state.clone());
+        // The dashboard's files are merged after the API's token check, which covers only
+        // the API's routes (and the fallback).
+        let router = api::router(state.clone()).merge(dashboard::router());
         let thread = std::thread::Builder::new()
             .name("weir-control".into())
             .spawn(move || {
