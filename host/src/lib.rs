@@ -20,7 +20,8 @@
 //! - [`wasm`]: the Wasm host — engine, component cache, sandbox, host imports, typed
 //!   function instances.
 //! - [`record`]: flat record batches (the WIT layout), key tables, JSON field reads.
-//! - [`control`]: the control endpoint of a running job (HTTP) and its client.
+//! - [`control`]: the control endpoint of a running job (HTTP), its dashboard, and its
+//!   client.
 //! - [`cli`]: the `weir` command.
 //! - `hash`: the hash maps of the per-record paths.
 

@@ -177,6 +177,7 @@ async fn job(State(s): State<Shared>) -> Response {
         })),
         "restarts": restarts,
         "nodes": graph(&s.job),
+        "edges": super::edges::edges_json(&s.job),
     }))
     .into_response()
 }
@@ -193,6 +194,7 @@ async fn checkpoints(State(s): State<Shared>) -> Response {
     axum::Json(json!({
         "completed": stats.completed,
         "abandoned": stats.abandoned,
+        "failed": stats.failed,
         "retained": retained,
         "history": stats.history,
     }))

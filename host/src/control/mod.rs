@@ -2,12 +2,16 @@
 //! 127.0.0.1 by default, its address written to the job's state directory so the CLI
 //! finds it from the manifest alone. Off loopback every request needs the bearer token.
 //!
-//! - `api`: the routes, the job and its checkpoints; `swap_api`: swapping a function;
-//!   `observe`: operators, dead letters and queryable state; `prometheus`: `/metrics`.
+//! - `api`: the routes, the job and its checkpoints; `edges`: how records cross each
+//!   edge of the graph; `swap_api`: swapping a function; `observe`: operators, dead
+//!   letters and queryable state; `prometheus`: `/metrics`.
+//! - `dashboard`: the page at `/` (its files, built into the binary), a client of the API.
 //! - `client`: the CLI's side: finding a job's endpoint and calling it.
 
 pub mod api;
 pub mod client;
+mod dashboard;
+mod edges;
 mod observe;
 mod prometheus;
 mod swap_api;
@@ -62,7 +66,9 @@ impl ControlServer {
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let router = api::router(state.clone());
+        // The dashboard's files are merged after the API's token check, which covers only
+        // the API's routes (and the fallback).
+        let router = api::router(state.clone()).merge(dashboard::router());
         let thread = std::thread::Builder::new()
             .name("weir-control".into())
             .spawn(move || {
