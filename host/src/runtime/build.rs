@@ -13,7 +13,7 @@ use super::functions::{PreparedFn, subtask_init};
 use super::metrics::NodeMetrics;
 use super::options::RunOptions;
 use crate::checkpoint::Restore;
-use crate::connector::kafka::{KafkaSource, ReaderOf};
+use crate::connector::kafka::{self, KafkaSource, ReaderOf};
 use crate::connector::{FileSink, FileSource, PartSink, Source, StdoutSink, plan_splits};
 use crate::manifest::{Job, Node, NodeKind, OperatorKind, SinkKind, SourceKind};
 use crate::operator::{
@@ -212,9 +212,21 @@ impl Builder<'_> {
                 ..
             } => Ok(Box::new(StdoutSink::new(metrics))),
             NodeKind::Sink {
-                kind: SinkKind::Kafka(_),
+                kind: SinkKind::Kafka(k),
                 ..
-            } => bail!("sink `{}`: Kafka sinks are not available yet", n.name),
+            } => Ok(Box::new(kafka::KafkaSink::create(
+                k,
+                kafka::SinkSetup {
+                    name: &n.name,
+                    job: &self.job.name,
+                    uid: &n.uid,
+                    subtask: sub,
+                    spool_dir: kafka::spool_dir(self.job, &n.uid),
+                    transaction_timeout_ms: kafka::transaction_timeout_ms(self.job, k),
+                    next_id: self.next_id.clone(),
+                    metrics,
+                },
+            )?)),
             NodeKind::Source { .. } => bail!("a source is not an operator"),
             NodeKind::Operator(o) => {
                 let state = self.keyed_state(n, keyed);
