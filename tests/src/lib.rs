@@ -43,8 +43,12 @@ pub fn repo() -> PathBuf {
 }
 
 /// The `weir` binary of this build (cargo builds every binary of the workspace before it
-/// runs any test of `cargo test --workspace`).
+/// runs any test of `cargo test --workspace`), or `$WEIR_BIN` when set (a target folder
+/// shared by several checkouts holds the binary of whichever built last).
 pub fn weir_bin() -> PathBuf {
+    if let Some(p) = std::env::var_os("WEIR_BIN") {
+        return p.into();
+    }
     let exe = std::env::current_exe().expect("the test executable");
     let dir = exe
         .parent()
