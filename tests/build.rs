@@ -22,6 +22,7 @@ fn main() {
 
     for watched in [
         root.join("wit"),
+        root.join("tests/wit-0.1.0"),
         root.join("guest-sdk/src"),
         root.join("guest-sdk/Cargo.toml"),
     ] {

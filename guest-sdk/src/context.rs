@@ -54,6 +54,7 @@ impl InitContext {
             name: name.to_owned(),
             ttl: None,
             per_window: false,
+            type_tag: None,
         }
     }
 
@@ -79,12 +80,18 @@ impl InitContext {
     }
 }
 
+/// The tag of values of type `T` as the SDK stores them (JSON).
+fn json_tag<T: ?Sized>() -> String {
+    format!("json:{}", std::any::type_name::<T>())
+}
+
 /// Options of a keyed state being declared.
 #[derive(Debug, Clone)]
 pub struct StateBuilder {
     name: String,
     ttl: Option<Duration>,
     per_window: bool,
+    type_tag: Option<String>,
 }
 
 impl StateBuilder {
@@ -100,13 +107,26 @@ impl StateBuilder {
         self
     }
 
-    fn declare(&self, kind: StateKind) -> Result<u32> {
+    /// Names the type of the state's values (and their serialisation) instead of the
+    /// tag derived from the Rust type: keep a tag when a type is renamed but stored the
+    /// same, or change it when a type keeps its name but is stored differently.
+    ///
+    /// The host keeps the tag with the state; a new version of the function that
+    /// declares the state with another tag is refused, since it would misread what the
+    /// running version wrote.
+    pub fn type_tag(mut self, tag: impl Into<String>) -> Self {
+        self.type_tag = Some(tag.into());
+        self
+    }
+
+    fn declare(&self, kind: StateKind, derived: String) -> Result<u32> {
         let spec = StateSpec {
             name: self.name.clone(),
             kind,
             ttl_ms: self
                 .ttl
                 .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+            type_tag: Some(self.type_tag.clone().unwrap_or(derived)),
         };
         abi::declare(&spec)
             .map_err(|e| Error::from(e).context(format_args!("state `{}`", self.name)))
@@ -115,7 +135,7 @@ impl StateBuilder {
     /// Declares a value state.
     pub fn value<T: Serialize + DeserializeOwned>(self) -> Result<ValueState<T>> {
         Ok(ValueState::new(
-            self.declare(StateKind::Value)?,
+            self.declare(StateKind::Value, json_tag::<T>())?,
             self.per_window,
         ))
     }
@@ -123,15 +143,16 @@ impl StateBuilder {
     /// Declares a list state.
     pub fn list<T: Serialize + DeserializeOwned>(self) -> Result<ListState<T>> {
         Ok(ListState::new(
-            self.declare(StateKind::List)?,
+            self.declare(StateKind::List, json_tag::<T>())?,
             self.per_window,
         ))
     }
 
     /// Declares a map state.
     pub fn map<K: StateKey, V: Serialize + DeserializeOwned>(self) -> Result<MapState<K, V>> {
+        let tag = format!("key:{};{}", std::any::type_name::<K>(), json_tag::<V>());
         Ok(MapState::new(
-            self.declare(StateKind::Map)?,
+            self.declare(StateKind::Map, tag)?,
             self.per_window,
         ))
     }

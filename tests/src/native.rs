@@ -117,13 +117,21 @@ impl NativeHost for Bridge {
             StateKind::List => keyed_state::StateKind::List,
             StateKind::Map => keyed_state::StateKind::Map,
         };
-        self.keyed
-            .declare(keyed_state::StateSpec {
-                name: spec.name.clone(),
-                kind,
-                ttl_ms: spec.ttl_ms,
-            })
-            .map_err(sdk_state_error)
+        let wit = keyed_state::StateSpec {
+            name: spec.name.clone(),
+            kind,
+            ttl_ms: spec.ttl_ms,
+        };
+        match &spec.type_tag {
+            None => self.keyed.declare(wit).map_err(sdk_state_error),
+            Some(tag) => self
+                .keyed
+                .declare_typed(wit, tag.clone())
+                .map_err(|e| match e {
+                    keyed_state::DeclareError::State(s) => sdk_state_error(s),
+                    keyed_state::DeclareError::Conflict(m) => StateError::Conflict(m),
+                }),
+        }
     }
 
     fn get_values(&mut self, state: u32, scopes: &[Scope]) -> Result<SdkValues, StateError> {

@@ -224,3 +224,18 @@ fn kafka_mistakes_are_named_with_their_line_and_field() {
         "only Kafka sinks",
     );
 }
+
+#[test]
+fn a_kafka_sink_has_no_format() {
+    let text = KAFKA.replace(
+        "topic = \"enriched\"",
+        "topic = \"enriched\"\nformat = \"envelope\"",
+    );
+    assert_problem(
+        &text,
+        "[sinks.out]",
+        "format",
+        "sinks.out.format",
+        "it has no `format`",
+    );
+}

@@ -196,7 +196,7 @@ fn the_valid_manifest_resolves_into_its_job() {
     }
     assert!(matches!(
         &node("failed").kind,
-        NodeKind::Sink { kind: SinkKind::Stdout, input } if input.to_string() == "parse.dead-letter"
+        NodeKind::Sink { kind: SinkKind::Stdout, input, .. } if input.to_string() == "parse.dead-letter"
     ));
 }
 

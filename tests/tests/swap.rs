@@ -16,6 +16,10 @@ use weir_tests::{Harness, guests, read_lines};
 const KEYS: u64 = 20;
 
 fn manifest(parallelism: u32, checkpoints: bool) -> String {
+    manifest_with(parallelism, checkpoints, guests::VERSIONED_COUNTER)
+}
+
+fn manifest_with(parallelism: u32, checkpoints: bool, counter: &str) -> String {
     format!(
         r#"[job]
 name = "swapping"
@@ -54,7 +58,6 @@ path = "out"
             ""
         },
         split = guests::KEY_SPLIT,
-        counter = guests::VERSIONED_COUNTER,
     )
 }
 
@@ -88,8 +91,24 @@ fn outputs(h: &Harness) -> Vec<Value> {
     }
     lines
         .iter()
-        .map(|l| serde_json::from_str(l).unwrap())
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            // An envelope: the record is its value, with its provenance beside it.
+            match v["value"].as_str() {
+                Some(inner) if v.get("headers").is_some() => {
+                    let mut r: Value = serde_json::from_str(inner).unwrap();
+                    r["made_by"] = v["headers"]["weir-fn"].clone();
+                    r
+                }
+                _ => v,
+            }
+        })
         .collect()
+}
+
+fn sha256_of(path: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(std::fs::read(path).unwrap()))
 }
 
 fn wait_for(what: &str, mut ready: impl FnMut() -> bool) {
@@ -116,6 +135,11 @@ fn swap_request(component: ComponentSource, tag: &str, dry_run: bool) -> SwapReq
 /// Every input once, counts continuing per key, and one point in the input before which
 /// every record went to v1 and from which every record went to v2.
 fn check_one_switch(out: &[Value], n: u64) -> u64 {
+    check_switch(out, n, "v1")
+}
+
+/// As [`check_one_switch`], from a first version whose records carry the tag `first`.
+fn check_switch(out: &[Value], n: u64, first: &str) -> u64 {
     let mut by_seq: BTreeMap<u64, &Value> = BTreeMap::new();
     for o in out {
         assert!(
@@ -137,7 +161,7 @@ fn check_one_switch(out: &[Value], n: u64) -> u64 {
             "the key's count carried over: {o}"
         );
         match (o["tag"].as_str().unwrap(), switch) {
-            ("v1", None) => {}
+            (t, None) if t == first => {}
             ("v2", None) => switch = Some(*seq),
             ("v2", Some(_)) => {}
             (t, s) => panic!("record {seq} went to {t} after the switch at {s:?}"),
@@ -237,6 +261,28 @@ fn a_swap_that_cannot_start_is_refused_and_the_old_version_keeps_running() {
         ),
         (
             SwapRequest {
+                config: Some("{\"tag\":\"v2\",\"count_as_map\":true}".into()),
+                ..swap_request(
+                    ComponentSource::Path(guests::VERSIONED_COUNTER.into()),
+                    "v2",
+                    false,
+                )
+            },
+            "state `count` exists as a value state of type `json:u64`; this function declares it as a map state",
+        ),
+        (
+            SwapRequest {
+                config: Some("{\"tag\":\"v2\",\"count_type\":\"json:i64\"}".into()),
+                ..swap_request(
+                    ComponentSource::Path(guests::VERSIONED_COUNTER.into()),
+                    "v2",
+                    false,
+                )
+            },
+            "exists as a value state of type `json:u64`; this function declares it as a value state of type `json:i64`",
+        ),
+        (
+            SwapRequest {
                 operator: "nope".into(),
                 ..swap_request(
                     ComponentSource::Path(guests::VERSIONED_COUNTER.into()),
@@ -277,11 +323,59 @@ fn a_swap_that_cannot_start_is_refused_and_the_old_version_keeps_running() {
         "the old version ran throughout"
     );
     let log = weir::runtime::swap::read_log(&h.dir.path().join("state"));
-    assert_eq!(log.len(), 6);
+    assert_eq!(log.len(), 8);
     assert_eq!(
         log.iter()
             .filter(|r| r.outcome.starts_with("refused"))
             .count(),
-        5
+        7
     );
+}
+
+#[test]
+fn a_component_of_the_previous_interface_version_runs_and_swaps_to_the_current_one() {
+    // `legacy-counter` is built against weir:udf@0.1.0 (tests/wit-0.1.0), without the SDK.
+    let h = Harness::new();
+    let input = h.dir.path().join("in.txt");
+    append(&input, 0, 2_000);
+    let text = manifest_with(2, true, guests::LEGACY_COUNTER)
+        .replace(
+            "config = { tag = \"v1\" }",
+            "config = { tag = \"v1\" }\nprovenance = true",
+        )
+        .replace("path = \"out\"", "path = \"out\"\nformat = \"envelope\"");
+    let handle = start(load(&h, &text), h.options()).unwrap();
+    wait_for("the first outputs", || {
+        handle.metrics().node("count").records_out >= 1_000
+    });
+    // The current SDK's version declares `count` with a type tag; the legacy one gave
+    // none, so the state is taken over (and keeps counting).
+    let record = handle
+        .swap(swap_request(
+            ComponentSource::Path(guests::VERSIONED_COUNTER.into()),
+            "v2",
+            false,
+        ))
+        .expect("the swap is applied");
+    assert_ne!(record.old, record.new);
+    append(&input, 2_000, 4_000);
+    wait_for("every record", || {
+        handle.metrics().node("count").records_out >= 4_000
+    });
+    handle.drain();
+    handle.wait().unwrap().check_accounts().unwrap();
+    let out = outputs(&h);
+    let switch = check_switch(&out, 4_000, "legacy");
+    assert!(switch > 0 && switch <= 2_000, "switched at {switch}");
+    // Each record names the version that made it, by the content hash of its component.
+    let legacy = format!("count@{}", sha256_of(guests::LEGACY_COUNTER));
+    let current = format!("count@{}", sha256_of(guests::VERSIONED_COUNTER));
+    for o in &out {
+        let expected = if o["tag"] == "legacy" {
+            &legacy
+        } else {
+            &current
+        };
+        assert_eq!(o["made_by"].as_str(), Some(expected.as_str()), "{o}");
+    }
 }

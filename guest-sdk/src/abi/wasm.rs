@@ -61,12 +61,18 @@ pub(crate) fn declare(spec: &StateSpec) -> Result<u32, StateError> {
         StateKind::List => ks::StateKind::List,
         StateKind::Map => ks::StateKind::Map,
     };
-    ks::declare(&ks::StateSpec {
+    let wit = ks::StateSpec {
         name: spec.name.clone(),
         kind,
         ttl_ms: spec.ttl_ms,
-    })
-    .map_err(state_error)
+    };
+    match &spec.type_tag {
+        None => ks::declare(&wit).map_err(state_error),
+        Some(tag) => ks::declare_typed(&wit, tag).map_err(|e| match e {
+            ks::DeclareError::State(s) => state_error(s),
+            ks::DeclareError::Conflict(m) => StateError::Conflict(m),
+        }),
+    }
 }
 
 pub(crate) fn get_values(state: u32, scopes: &[Scope]) -> Result<Values, StateError> {

@@ -32,6 +32,9 @@ pub struct StateSpec {
     pub kind: StateKind,
     /// Entries not written for this long read as absent.
     pub ttl_ms: Option<u64>,
+    /// The type of its values and their serialisation (what lets the host refuse a new
+    /// version of the function that would misread them).
+    pub type_tag: Option<String>,
 }
 
 /// Whose state an operation touches.
@@ -64,6 +67,8 @@ pub enum StateError {
     TooLarge(u64),
     /// The state backend failed.
     Backend(String),
+    /// The state exists with another declaration (kind, time to live or type).
+    Conflict(String),
 }
 
 impl fmt::Display for StateError {
@@ -81,6 +86,7 @@ impl fmt::Display for StateError {
             ),
             Self::TooLarge(n) => write!(f, "{n} bytes exceed the host's limit"),
             Self::Backend(m) => write!(f, "state backend: {m}"),
+            Self::Conflict(m) => f.write_str(m),
         }
     }
 }

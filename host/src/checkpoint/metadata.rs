@@ -78,6 +78,16 @@ pub struct StateId {
     pub name: String,
     /// The id (the first bytes of the state's keys).
     pub id: u32,
+    /// What the function declared it as (`value`, `list`, `map`), if it declared it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// The time to live of its entries, if they expire (then each is stored with its
+    /// expiry time).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl_ms: Option<u64>,
+    /// The type of its values and their serialisation, if the function named it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub type_tag: Option<String>,
 }
 
 /// What a node is.

@@ -5,10 +5,12 @@
 //! - `checkpoints`: listing and inspecting snapshots, savepoints, reading committed
 //!   output.
 //! - `swap`: swapping a running operator's function.
+//! - `status`: a running job's operators, and one key's state.
 
 mod checkpoints;
 mod run;
 mod signals;
+mod status;
 mod swap;
 
 use std::path::PathBuf;
@@ -64,6 +66,12 @@ enum Command {
     },
     /// Swaps a running operator's function for a new version, keeping its state.
     Swap(swap::SwapArgs),
+    /// Shows a running job: status, checkpoints, and each operator's counts, rates,
+    /// busy and back-pressured time, watermark lag and version.
+    Status(status::StatusArgs),
+    /// Reads the state of a running job.
+    #[command(subcommand)]
+    State(status::StateCommand),
     /// Prints a sink's committed output (the parts of its folder, in order).
     Output {
         /// The job manifest.
@@ -108,6 +116,8 @@ pub fn main() -> ExitCode {
         },
         Command::Run(args) => run::run(args),
         Command::Swap(args) => swap::main(args),
+        Command::Status(args) => status::status(args),
+        Command::State(c) => status::state(c),
         Command::Checkpoint(c) => checkpoints::main(c),
         Command::Savepoint {
             manifest,

@@ -15,7 +15,7 @@
 //! ```
 
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use anyhow::{Context, Result};
 
 use crate::checkpoint::{OperatorState, PendingPart};
-use crate::manifest::Delivery;
+use crate::manifest::{Delivery, SinkFormat};
 use crate::operator::{Collector, Finish, Input, Operator, SnapshotContext};
 use crate::runtime::{Data, NodeMetrics};
 
@@ -32,6 +32,7 @@ pub struct PartSink {
     dir: PathBuf,
     subtask: u32,
     delivery: Delivery,
+    format: SinkFormat,
     out: Option<BufWriter<File>>,
     records: u64,
     /// Parts waiting for a snapshot, with its id.
@@ -48,6 +49,7 @@ impl PartSink {
         dir: &Path,
         subtask: u32,
         delivery: Delivery,
+        format: SinkFormat,
         next_id: Arc<AtomicU64>,
         metrics: Arc<NodeMetrics>,
     ) -> Result<Self> {
@@ -56,6 +58,7 @@ impl PartSink {
             dir: dir.to_owned(),
             subtask,
             delivery,
+            format,
             out: None,
             records: 0,
             pending: Vec::new(),
@@ -174,10 +177,7 @@ impl Operator for PartSink {
             self.out = Some(BufWriter::with_capacity(1 << 20, file));
         }
         let out = self.out.as_mut().expect("just opened");
-        for r in data.batch().iter() {
-            out.write_all(r.value)?;
-            out.write_all(b"\n")?;
-        }
+        super::sinks::write_records(out, &data, self.format)?;
         self.records += data.len() as u64;
         self.metrics.records_in.add(data.len() as u64);
         Ok(())

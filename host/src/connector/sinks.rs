@@ -1,4 +1,5 @@
-//! Sinks: each record's value as one line.
+//! Sinks: each record as one line (its value, or an envelope with key, timestamp and
+//! headers).
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -7,6 +8,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 
+use crate::manifest::SinkFormat;
 use crate::operator::{Collector, Finish, Input, Operator};
 use crate::runtime::{Data, NodeMetrics};
 
@@ -16,12 +18,13 @@ pub struct FileSink {
     path: PathBuf,
     part: PathBuf,
     out: Option<BufWriter<File>>,
+    format: SinkFormat,
     metrics: Arc<NodeMetrics>,
 }
 
 impl FileSink {
-    /// A sink writing `path`.
-    pub fn create(path: &Path, metrics: Arc<NodeMetrics>) -> Result<Self> {
+    /// A sink writing `path` in `format`.
+    pub fn create(path: &Path, format: SinkFormat, metrics: Arc<NodeMetrics>) -> Result<Self> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         }
@@ -32,14 +35,19 @@ impl FileSink {
             path: path.to_owned(),
             part,
             out: Some(BufWriter::with_capacity(1 << 20, file)),
+            format,
             metrics,
         })
     }
 }
 
-fn write_values(out: &mut impl Write, data: &Data) -> std::io::Result<()> {
+/// Writes each record of `data` as one line in `format`.
+pub fn write_records(out: &mut impl Write, data: &Data, format: SinkFormat) -> std::io::Result<()> {
     for r in data.batch().iter() {
-        out.write_all(r.value)?;
+        match format {
+            SinkFormat::Values => out.write_all(r.value)?,
+            SinkFormat::Envelope => out.write_all(&crate::record::envelope::envelope_line(&r))?,
+        }
         out.write_all(b"\n")?;
     }
     Ok(())
@@ -48,7 +56,8 @@ fn write_values(out: &mut impl Write, data: &Data) -> std::io::Result<()> {
 impl Operator for FileSink {
     fn process(&mut self, _input: Input, data: Data, _out: &mut Collector) -> Result<()> {
         let out = self.out.as_mut().context("the sink is closed")?;
-        write_values(out, &data).with_context(|| format!("writing {}", self.part.display()))?;
+        write_records(out, &data, self.format)
+            .with_context(|| format!("writing {}", self.part.display()))?;
         self.metrics.records_in.add(data.len() as u64);
         Ok(())
     }
@@ -93,15 +102,16 @@ pub fn part_path(path: &Path) -> Option<PathBuf> {
     Some(path.with_file_name(format!(".{}.part", name.to_string_lossy())))
 }
 
-/// Writes record values, one per line, to standard output.
+/// Writes records, one per line, to standard output.
 pub struct StdoutSink {
+    format: SinkFormat,
     metrics: Arc<NodeMetrics>,
 }
 
 impl StdoutSink {
-    /// A sink writing standard output.
-    pub fn new(metrics: Arc<NodeMetrics>) -> Self {
-        Self { metrics }
+    /// A sink writing standard output in `format`.
+    pub fn new(format: SinkFormat, metrics: Arc<NodeMetrics>) -> Self {
+        Self { format, metrics }
     }
 }
 
@@ -109,7 +119,7 @@ impl Operator for StdoutSink {
     fn process(&mut self, _input: Input, data: Data, _out: &mut Collector) -> Result<()> {
         let stdout = std::io::stdout();
         let mut lock = stdout.lock();
-        write_values(&mut lock, &data)?;
+        write_records(&mut lock, &data, self.format)?;
         lock.flush()?;
         self.metrics.records_in.add(data.len() as u64);
         Ok(())

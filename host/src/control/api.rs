@@ -1,4 +1,5 @@
-//! The routes of the control endpoint (one router): the job, its checkpoints, savepoints.
+//! The routes of the control endpoint (one router): the job, its operators, checkpoints,
+//! savepoints, swaps, state and metrics.
 //! Answers are JSON; failures are `{"error": "..."}` with a 4xx (the request) or 5xx (the
 //! job) status, never a crash.
 
@@ -37,6 +38,30 @@ pub struct ControlState {
     pub token: Option<String>,
     /// Every swap of the run (and of earlier runs, from the log).
     pub swaps: Arc<Mutex<Vec<crate::runtime::swap::SwapRecord>>>,
+    /// The running attempt (for its state and versions).
+    pub running: Arc<crate::runtime::query::Running>,
+    /// Samples of the job's numbers (for rates).
+    pub samples: super::observe::Samples,
+}
+
+impl ControlState {
+    /// The content hash of the version each operator runs now, by operator name (none
+    /// while the job restarts).
+    pub fn versions(&self) -> std::collections::BTreeMap<String, String> {
+        let Some(ctx) = self.running.lock().expect("running attempt").upgrade() else {
+            return Default::default();
+        };
+        let running = ctx.running.lock().expect("running versions");
+        running
+            .iter()
+            .map(|(&i, (hash, _))| (self.job.nodes[i].name.clone(), hash.clone()))
+            .collect()
+    }
+
+    /// Whether an attempt is running now.
+    pub fn is_running(&self) -> bool {
+        self.running.lock().expect("running attempt").strong_count() > 0
+    }
 }
 
 /// The endpoint's shared state.
@@ -49,7 +74,14 @@ pub fn router(state: Shared) -> Router {
         .route("/v1/checkpoints", get(checkpoints))
         .route("/v1/savepoints", post(savepoint))
         .route("/v1/swaps", get(swaps))
+        .route("/v1/operators", get(super::observe::operators))
+        .route(
+            "/v1/operators/{name}/dead-letter",
+            get(super::observe::dead_letters),
+        )
         .route("/v1/operators/{name}/swap", post(super::swap_api::swap))
+        .route("/v1/state/{operator}/{state}", get(super::observe::state))
+        .route("/metrics", get(super::prometheus::metrics))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), authorize))
         .with_state(state)
@@ -84,7 +116,7 @@ async fn authorize(
 async fn not_found() -> Response {
     error(
         StatusCode::NOT_FOUND,
-        "no such route (see /v1/job, /v1/checkpoints, /v1/savepoints)",
+        "no such route (see /v1/job, /v1/operators, /v1/checkpoints, /v1/savepoints, /v1/swaps, /v1/state/{operator}/{state}?key=..., /metrics)",
     )
 }
 
@@ -133,7 +165,8 @@ async fn job(State(s): State<Shared>) -> Response {
     let restarts = s.restarts.lock().map(|r| r.clone()).unwrap_or_default();
     axum::Json(json!({
         "name": s.job.name,
-        "status": "running",
+        "status": if s.is_running() { "running" } else { "restarting" },
+        "versions": s.versions(),
         "started_at_ms": s.started_at_ms,
         "parallelism": s.job.parallelism,
         "checkpoints": s.job.checkpoint.as_ref().map(|c| json!({

@@ -26,6 +26,21 @@ pub fn address(job: &Job) -> Result<Address> {
 /// Calls `method path` on `job`'s endpoint (with `body` as JSON) and returns its JSON
 /// answer; a 4xx or 5xx answer is an error with the endpoint's message.
 pub fn call(job: &Job, method: &str, path: &str, body: Option<Value>) -> Result<Value> {
+    request(job, method, path, &[], body)
+}
+
+/// `GET path?query` on `job`'s endpoint (the query's values are encoded here).
+pub fn get(job: &Job, path: &str, query: &[(&str, &str)]) -> Result<Value> {
+    request(job, "GET", path, query, None)
+}
+
+fn request(
+    job: &Job,
+    method: &str,
+    path: &str,
+    query: &[(&str, &str)],
+    body: Option<Value>,
+) -> Result<Value> {
     let a = address(job)?;
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
@@ -42,7 +57,7 @@ pub fn call(job: &Job, method: &str, path: &str, body: Option<Value>) -> Result<
     let auth = token.map(|t| format!("Bearer {t}"));
     let mut resp = match (method, body) {
         ("GET", _) => {
-            let mut r = agent.get(&url);
+            let mut r = agent.get(&url).query_pairs(query.iter().copied());
             if let Some(a) = &auth {
                 r = r.header("Authorization", a);
             }

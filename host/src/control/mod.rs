@@ -2,11 +2,14 @@
 //! 127.0.0.1 by default, its address written to the job's state directory so the CLI
 //! finds it from the manifest alone. Off loopback every request needs the bearer token.
 //!
-//! - `api`: the routes and their answers; `swap_api`: swapping a function.
+//! - `api`: the routes, the job and its checkpoints; `swap_api`: swapping a function;
+//!   `observe`: operators, dead letters and queryable state; `prometheus`: `/metrics`.
 //! - `client`: the CLI's side: finding a job's endpoint and calling it.
 
 pub mod api;
 pub mod client;
+mod observe;
+mod prometheus;
 mod swap_api;
 
 use std::net::SocketAddr;
@@ -59,7 +62,7 @@ impl ControlServer {
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let router = api::router(state);
+        let router = api::router(state.clone());
         let thread = std::thread::Builder::new()
             .name("weir-control".into())
             .spawn(move || {
@@ -73,6 +76,7 @@ impl ControlServer {
                     let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
                         return;
                     };
+                    tokio::spawn(observe::sample_forever(state));
                     let _ = axum::serve(listener, router)
                         .with_graceful_shutdown(async {
                             let _ = rx.await;

@@ -57,6 +57,22 @@ pub enum Delivery {
     AtLeastOnce,
 }
 
+/// How a file or stdout sink writes each record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SinkFormat {
+    /// Its value, one per line.
+    #[default]
+    Values,
+    /// One JSON object per line: `{"key", "timestamp", "headers", "value"}` (bytes as
+    /// text when they are UTF-8, else `{"hex": "..."}`), so keys and headers (such as
+    /// `weir-fn`, which function version made the record) are kept.
+    Envelope,
+}
+
+/// The header a function's outputs carry when its operator has `provenance = true`:
+/// `<operator>@<content hash of the component>`.
+pub const PROVENANCE_HEADER: &str = "weir-fn";
+
 /// Default number of completed checkpoints kept.
 pub const DEFAULT_RETAIN: usize = 3;
 /// Default time after which a checkpoint is abandoned.
@@ -175,6 +191,8 @@ pub enum NodeKind {
         kind: SinkKind,
         /// What it writes.
         input: InputRef,
+        /// How it writes each record.
+        format: SinkFormat,
     },
 }
 
@@ -333,6 +351,9 @@ pub struct OperatorNode {
     pub limits: Limits,
     /// What happens to records the function fails on.
     pub on_error: ErrorPolicy,
+    /// Its outputs carry the [`PROVENANCE_HEADER`] naming the function version that
+    /// made them.
+    pub provenance: bool,
 }
 
 /// The kinds of operators.

@@ -230,6 +230,9 @@ pub struct OperatorTable {
     pub allowed_lateness: Option<Spanned<Millis>>,
     /// `fail` (default) or `dead-letter`.
     pub on_error: Option<Spanned<String>>,
+    /// Mark each output record with the function version that made it (a `weir-fn`
+    /// header).
+    pub provenance: Option<Spanned<bool>>,
     /// Sandbox limits of the function.
     pub limits: Option<Spanned<LimitsTable>>,
     /// Parallel instances (default: the job's parallelism; a broadcast input runs as one).
@@ -292,6 +295,9 @@ pub struct SinkTable {
     pub path: Option<Spanned<String>>,
     /// `exactly-once` (default with checkpoints) or `at-least-once`.
     pub delivery: Option<Spanned<String>>,
+    /// `values` (default: each record's value) or `envelope` (key, timestamp, headers
+    /// and value as one JSON object).
+    pub format: Option<Spanned<String>>,
     /// Kafka: the bootstrap brokers, `"host:port,host:port"` or a list.
     pub brokers: Option<Spanned<OneOrMany>>,
     /// Kafka: the topic written.

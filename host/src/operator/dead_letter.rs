@@ -113,12 +113,10 @@ impl ErrorHandler {
             .into()),
             ErrorPolicy::DeadLetter => {
                 let mut b = Batch::default();
-                b.push(
-                    None,
-                    &dead_letter_line(&self.label, message, r),
-                    r.timestamp,
-                );
+                let line = dead_letter_line(&self.label, message, r);
+                b.push(None, &line, r.timestamp);
                 self.metrics.dead_letters.add(1);
+                self.metrics.live.dead_letter(&line);
                 out.side(Side::DeadLetter, b);
                 Ok(())
             }
@@ -129,15 +127,8 @@ impl ErrorHandler {
 /// The dead-letter form of a failed record: one JSON object with the operator, the
 /// function, the error and the record (its value as text when it is UTF-8, else hex).
 pub fn dead_letter_line(label: &FunctionLabel, message: &str, r: &RecordRef<'_>) -> Vec<u8> {
-    let bytes = |b: &[u8]| match std::str::from_utf8(b) {
-        Ok(s) => json!(s),
-        Err(_) => json!({ "hex": hex::encode(b) }),
-    };
-    let headers: serde_json::Map<String, serde_json::Value> = r
-        .headers
-        .iter()
-        .map(|h| (h.name.clone(), bytes(&h.value)))
-        .collect();
+    use crate::record::envelope::{bytes_json as bytes, headers_json};
+    let headers = headers_json(r);
     let mut record = json!({ "value": bytes(r.value) });
     if let Some(k) = r.key {
         record["key"] = bytes(k);

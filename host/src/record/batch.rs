@@ -149,6 +149,26 @@ impl Batch {
         (0..self.len()).map(|i| self.get(i))
     }
 
+    /// Gives every record the header `name` = `value` (replacing a header of that name).
+    pub fn set_header_all(&mut self, name: &str, value: &[u8]) {
+        let n = self.len();
+        let old = std::mem::take(&mut self.headers);
+        let mut kept = old.into_iter().filter(|h| h.name != name).peekable();
+        let mut out = Vec::with_capacity(n + kept.size_hint().0);
+        for i in 0..n {
+            while let Some(h) = kept.next_if(|h| (h.record as usize) <= i) {
+                out.push(h);
+            }
+            out.push(Header {
+                record: offset(i),
+                name: name.to_owned(),
+                value: value.to_vec(),
+            });
+        }
+        out.extend(kept);
+        self.headers = out;
+    }
+
     /// Sets the timestamp of record `i`.
     pub fn set_timestamp(&mut self, i: usize, timestamp: i64) {
         self.flags[i] |= HAS_TIMESTAMP;
@@ -286,6 +306,33 @@ mod tests {
         assert_eq!(b.get(1).key, None);
         assert_eq!(b.get(1).value, b"second");
         b.validate().unwrap();
+    }
+
+    #[test]
+    fn a_header_for_every_record_keeps_the_others_in_order() {
+        let mut b = Batch::default();
+        for v in [b"a", b"b", b"c"] {
+            b.push(None, v, None);
+        }
+        b.headers.push(Header {
+            record: 1,
+            name: "x".into(),
+            value: b"1".to_vec(),
+        });
+        b.set_header_all("fn", b"op@h1");
+        b.set_header_all("fn", b"op@h2");
+        assert!(b.validate().is_ok());
+        for i in 0..3 {
+            let r = b.get(i);
+            let fns: Vec<&[u8]> = r
+                .headers
+                .iter()
+                .filter(|h| h.name == "fn")
+                .map(|h| h.value.as_slice())
+                .collect();
+            assert_eq!(fns, vec![&b"op@h2"[..]]);
+            assert_eq!(r.headers.iter().any(|h| h.name == "x"), i == 1);
+        }
     }
 
     #[test]

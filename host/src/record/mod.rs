@@ -1,7 +1,9 @@
 //! Records as the host moves them: flat batches (the layout of `weir:udf/types`), key
-//! tables for keyed calls, and JSON field extraction for keys and timestamps.
+//! tables for keyed calls, JSON field extraction for keys and timestamps, and records as
+//! JSON envelopes.
 
 mod batch;
+pub mod envelope;
 pub mod json_field;
 mod key_table;
 

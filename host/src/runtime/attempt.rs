@@ -163,8 +163,15 @@ pub fn build(i: Inputs<'_>) -> Result<Attempt> {
         .as_ref()
         .map_or(CheckpointMode::ExactlyOnce, |c| c.mode);
     for (t, task) in plan.tasks.iter().enumerate() {
+        let names: Vec<&str> = task
+            .source
+            .iter()
+            .chain(&task.links)
+            .map(|&n| job.nodes[n].name.as_str())
+            .collect();
         for sub in 0..task.parallelism {
             let index = tasks.len();
+            let time = i.metrics.task_time(&names, sub);
             let mut outlets: HashMap<(usize, Output), Vec<Outlet>> = HashMap::new();
             for (ei, e) in plan.edges.iter().enumerate() {
                 if plan.task_of[e.from] != t {
@@ -186,6 +193,7 @@ pub fn build(i: Inputs<'_>) -> Result<Attempt> {
                         e.partition.clone(),
                         job.max_parallelism,
                         i.cancel.clone(),
+                        time.clone(),
                     ));
             }
             let ports = task
@@ -242,6 +250,7 @@ pub fn build(i: Inputs<'_>) -> Result<Attempt> {
                     keyed,
                     metrics,
                     staged: None,
+                    provenance: matches!(&n.kind, NodeKind::Operator(o) if o.provenance),
                 });
             }
             let source = match task.source {
@@ -285,6 +294,7 @@ pub fn build(i: Inputs<'_>) -> Result<Attempt> {
                 control,
                 reports: report_tx.clone(),
                 mode,
+                time,
             });
         }
     }

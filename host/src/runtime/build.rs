@@ -193,6 +193,7 @@ impl Builder<'_> {
         match &n.kind {
             NodeKind::Sink {
                 kind: SinkKind::File { path, delivery },
+                format,
                 ..
             } => {
                 if self.job.checkpoint.is_some() {
@@ -200,17 +201,19 @@ impl Builder<'_> {
                         path,
                         sub,
                         *delivery,
+                        *format,
                         self.next_id.clone(),
                         metrics,
                     )?))
                 } else {
-                    Ok(Box::new(FileSink::create(path, metrics)?))
+                    Ok(Box::new(FileSink::create(path, *format, metrics)?))
                 }
             }
             NodeKind::Sink {
                 kind: SinkKind::Stdout,
+                format,
                 ..
-            } => Ok(Box::new(StdoutSink::new(metrics))),
+            } => Ok(Box::new(StdoutSink::new(*format, metrics))),
             NodeKind::Sink {
                 kind: SinkKind::Kafka(k),
                 ..

@@ -33,6 +33,8 @@ pub struct Link {
     /// A new version of its function (with its content hash), waiting for its swap's
     /// barrier.
     pub staged: Option<(u64, crate::operator::Function, String)>,
+    /// Mark its output records with the version of its function that made them.
+    pub provenance: bool,
 }
 
 /// Who an instance is in snapshots.
@@ -134,7 +136,10 @@ impl Chain {
         let link = &mut self.links[at];
         match event {
             Event::Data(d) => link.op.process(input.unwrap_or(Input::Main), d, &mut out),
-            Event::Watermark(w) => link.op.on_watermark(w, &mut out),
+            Event::Watermark(w) => {
+                link.metrics.live.set_watermark(w);
+                link.op.on_watermark(w, &mut out)
+            }
         }
         .with_context(|| format!("operator `{}`", link.name))?;
         self.route(at, out)
@@ -146,8 +151,22 @@ impl Chain {
         self.first_link_max.take()
     }
 
-    fn route(&mut self, at: usize, out: Collector) -> Result<()> {
+    fn route(&mut self, at: usize, mut out: Collector) -> Result<()> {
         let node = self.links[at].node;
+        if self.links[at].provenance {
+            let l = &self.links[at];
+            let mark = format!(
+                "{}@{}",
+                l.name,
+                l.identity.component.as_deref().unwrap_or("-")
+            );
+            for e in &mut out.events {
+                if let Event::Data(d) = e {
+                    d.batch_mut()
+                        .set_header_all(crate::manifest::PROVENANCE_HEADER, mark.as_bytes());
+                }
+            }
+        }
         if at == 0 {
             for e in &out.events {
                 if let Event::Data(d) = e {

@@ -136,6 +136,8 @@ pub struct CheckpointStats {
     pub completed: u64,
     /// Abandoned (timed out).
     pub abandoned: u64,
+    /// Failed to complete (writing their metadata failed).
+    pub failed: u64,
 }
 
 /// The coordinator of one run.
@@ -373,9 +375,7 @@ impl Coordinator {
             _ => self.store.begin(id)?,
         };
         self.next_id.store(id + 1, Ordering::SeqCst);
-        let taken_at_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as i64);
+        let taken_at_ms = super::clock::epoch_ms();
         tracker
             .start(id, kind, folder.clone(), taken_at_ms, now_ms, stop)
             .map_err(|busy| anyhow::anyhow!("snapshot {busy} is in flight"))?;
@@ -468,6 +468,7 @@ impl Coordinator {
             }
             Err(e) => {
                 self.store.abandon(f.id);
+                self.stats.lock().expect("stats").failed += 1;
                 self.record(f, "failed", duration_ms, Some(format!("{e:#}")));
             }
         }

@@ -3,12 +3,13 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
-use crossbeam_channel::{SendTimeoutError, Sender};
+use crossbeam_channel::{SendTimeoutError, Sender, TrySendError};
 
 use super::message::{Data, Envelope, KeyedBatch, Message};
+use super::metrics::TaskTime;
 use crate::manifest::KeyBy;
 use crate::record::{Batch, KeyTableBuilder, RecordRef};
 use crate::state::{key_group, owner_of};
@@ -39,16 +40,19 @@ pub struct Outlet {
     max_parallelism: u32,
     next: usize,
     cancel: Arc<AtomicBool>,
+    time: Arc<TaskTime>,
 }
 
 impl Outlet {
-    /// An outlet sending as sender `from` to `senders` (one per downstream task).
+    /// An outlet sending as sender `from` to `senders` (one per downstream task); the
+    /// time it waits on full channels counts in `time`.
     pub fn new(
         senders: Vec<Sender<Envelope>>,
         from: u32,
         partition: Partition,
         max_parallelism: u32,
         cancel: Arc<AtomicBool>,
+        time: Arc<TaskTime>,
     ) -> Self {
         Self {
             senders,
@@ -57,14 +61,29 @@ impl Outlet {
             max_parallelism,
             next: 0,
             cancel,
+            time,
         }
     }
 
     fn send(&self, to: usize, message: Message) -> Result<()> {
-        let mut env = Envelope {
+        let env = Envelope {
             from: self.from,
             message,
         };
+        match self.senders[to].try_send(env) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Full(env)) => {
+                // Back-pressure: the channel is full.
+                let waiting = Instant::now();
+                let sent = self.send_blocking(to, env);
+                self.time.blocked(waiting.elapsed());
+                sent
+            }
+            Err(TrySendError::Disconnected(_)) => self.disconnected(),
+        }
+    }
+
+    fn send_blocking(&self, to: usize, mut env: Envelope) -> Result<()> {
         loop {
             match self.senders[to].send_timeout(env, Duration::from_millis(50)) {
                 Ok(()) => return Ok(()),
@@ -74,14 +93,16 @@ impl Outlet {
                     }
                     env = back;
                 }
-                Err(SendTimeoutError::Disconnected(_)) => {
-                    if self.cancel.load(Ordering::Relaxed) {
-                        return Err(Cancelled.into());
-                    }
-                    bail!("a downstream task stopped early")
-                }
+                Err(SendTimeoutError::Disconnected(_)) => return self.disconnected(),
             }
         }
+    }
+
+    fn disconnected(&self) -> Result<()> {
+        if self.cancel.load(Ordering::Relaxed) {
+            return Err(Cancelled.into());
+        }
+        bail!("a downstream task stopped early")
     }
 
     /// Sends a control message to every downstream task.

@@ -31,6 +31,7 @@ pub struct JobHandle {
     metrics: Arc<Metrics>,
     stats: Arc<Mutex<CheckpointStats>>,
     restore_ms: Arc<Mutex<Option<f64>>>,
+    running: Arc<super::query::Running>,
     done: std::thread::JoinHandle<Result<JobReport, JobError>>,
 }
 
@@ -109,6 +110,16 @@ impl JobHandle {
             .recv()
             .map_err(|_| anyhow!("the job ended before the swap"))?
             .map_err(|e| anyhow!(e))
+    }
+
+    /// Reads state `state` of `key` in operator `operator` while the job runs.
+    pub fn query_state(
+        &self,
+        operator: &str,
+        state: &str,
+        key: &[u8],
+    ) -> Result<super::query::StateAnswer, super::query::QueryError> {
+        super::query::read_state(&self.running, operator, state, key)
     }
 
     /// Whether the job has ended.
@@ -198,6 +209,7 @@ pub fn start(job: Job, options: RunOptions) -> Result<JobHandle, JobError> {
         requests,
         restarts: Arc::default(),
         restore_ms: Arc::default(),
+        running: Arc::default(),
     };
     let handle_parts = (
         shared.cancel.clone(),
@@ -205,6 +217,7 @@ pub fn start(job: Job, options: RunOptions) -> Result<JobHandle, JobError> {
         shared.metrics.clone(),
         shared.stats.clone(),
         shared.restore_ms.clone(),
+        shared.running.clone(),
     );
     let checkpoints = job.checkpoint.is_some();
     let swap_log: Arc<Mutex<Vec<super::swap::SwapRecord>>> =
@@ -241,6 +254,7 @@ pub fn start(job: Job, options: RunOptions) -> Result<JobHandle, JobError> {
         metrics: handle_parts.2,
         stats: handle_parts.3,
         restore_ms: handle_parts.4,
+        running: handle_parts.5,
         done,
     })
 }
@@ -265,11 +279,11 @@ fn start_control(
         metrics: shared.metrics.clone(),
         stats: shared.stats.clone(),
         restarts: shared.restarts.clone(),
-        started_at_ms: std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as i64),
+        started_at_ms: super::clock::epoch_ms(),
         token,
         swaps: swaps.clone(),
+        running: shared.running.clone(),
+        samples: Default::default(),
     });
     crate::control::ControlServer::start(
         &job.control.bind,

@@ -36,6 +36,14 @@ impl Data {
         }
     }
 
+    /// The records, to change.
+    pub fn batch_mut(&mut self) -> &mut Batch {
+        match self {
+            Data::Records(b) => b,
+            Data::Keyed(k) => &mut k.batch,
+        }
+    }
+
     /// Number of records.
     pub fn len(&self) -> usize {
         self.batch().len()

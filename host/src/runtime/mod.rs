@@ -14,7 +14,9 @@
 //!   stopping and awaiting a job.
 //! - `options`, `report`, `state_dir`, `stop`, `crash`: how a job runs, what it reports,
 //!   its locked folder, stop signals, crash points for recovery tests.
-//! - `clock`, `metrics`: processing time; counters.
+//! - `swap`, `swapping`: preparing a new version of a function; a swap's steps.
+//! - `query`: reading one key's state of a running operator.
+//! - `clock`, `metrics`: processing time; counters, watermarks, time shares, samples.
 
 mod align;
 mod attempt;
@@ -30,6 +32,7 @@ mod message;
 mod metrics;
 mod options;
 mod plan;
+pub mod query;
 mod report;
 mod state_dir;
 mod stop;
@@ -40,14 +43,17 @@ mod task;
 mod watermarks;
 
 pub use align::{Aligner, Arrival};
-pub use clock::{Clock, ManualClock, SystemClock};
+pub use clock::{Clock, ManualClock, SystemClock, epoch_ms};
 pub use coordinator::{CheckpointStats, Request, SnapshotRecord};
 pub use crash::crash_point;
-pub use exchange::{Cancelled, Outlet, Partition, key_of, partition};
+pub use exchange::{Cancelled, NON_STRING_KEY, Outlet, Partition, key_of, partition};
 pub use functions::check_functions;
 pub use handle::{JobHandle, run, savepoint, start, time_of};
 pub use message::{Barrier, BarrierKind, Data, Envelope, KeyedBatch, Message};
-pub use metrics::{Counter, Counts, Metrics, NodeMetrics};
+pub use metrics::{
+    Counter, Counts, DeadLetterEntry, InstanceSample, Metrics, NodeMetrics, NodeSample, Rates,
+    Sample, TaskTime, TimeReading,
+};
 pub use options::{BackendWrapper, JobError, RunOptions, StartFrom};
 pub use report::{JobReport, NodeReport, SinkReport};
 pub use state_dir::{StateDir, control_file};

@@ -120,7 +120,7 @@ impl JobReport {
             .iter()
             .zip(&nodes)
             .filter_map(|(n, r)| match &n.kind {
-                NodeKind::Sink { kind, input } => Some(SinkReport {
+                NodeKind::Sink { kind, input, .. } => Some(SinkReport {
                     name: n.name.clone(),
                     reads: input.to_string(),
                     output: input.output,

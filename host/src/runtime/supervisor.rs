@@ -49,6 +49,8 @@ pub struct Shared {
     /// How long the last restore took (milliseconds): state read back and instances
     /// started, before the first record.
     pub restore_ms: Arc<Mutex<Option<f64>>>,
+    /// The running attempt, for queries of its state.
+    pub running: Arc<super::query::Running>,
 }
 
 /// Everything a run needs, prepared before it starts.
@@ -210,6 +212,7 @@ impl Supervisor {
             ),
             components: self.state_dir.root().join("components"),
         });
+        *shared.running.lock().expect("running attempt") = Arc::downgrade(&swap_ctx);
         if restore.is_some() {
             *shared.restore_ms.lock().expect("restore time") =
                 Some(restoring.elapsed().as_secs_f64() * 1e3);
@@ -338,9 +341,7 @@ impl Supervisor {
             kind: SnapshotKind::Final,
             job: self.job.name.clone(),
             manifest_hash: self.options.manifest_hash.clone(),
-            taken_at_ms: std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_millis() as i64),
+            taken_at_ms: super::clock::epoch_ms(),
             duration_ms: 0,
             max_parallelism: self.job.max_parallelism,
             states: Vec::new(),

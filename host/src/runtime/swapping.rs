@@ -52,12 +52,6 @@ pub struct Swaps {
     pub log: Arc<Mutex<Vec<SwapRecord>>>,
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
-
 impl Swaps {
     /// The swaps of a run with `ctx`, starting from `versions` (restored).
     pub fn new(
@@ -97,7 +91,7 @@ impl Swaps {
         let node = self.ctx.node(&req.operator).ok();
         let old = node.map(|n| self.ctx.running(n).0).unwrap_or_default();
         let record = SwapRecord {
-            at_ms: now_ms(),
+            at_ms: super::clock::epoch_ms(),
             operator: req.operator.clone(),
             old,
             new: String::new(),

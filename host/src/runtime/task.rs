@@ -111,6 +111,8 @@ pub struct TaskInstance {
     pub reports: Sender<Report>,
     /// Whether periodic checkpoints align (savepoints always do).
     pub mode: CheckpointMode,
+    /// Its time waiting for input (and, through its outlets, on full channels).
+    pub time: Arc<super::metrics::TaskTime>,
 }
 
 impl TaskInstance {
@@ -275,7 +277,11 @@ impl TaskInstance {
                         src.observe(t);
                     }
                 }
-                SourceEvent::Watermark(w) => self.chain.watermark(w)?,
+                SourceEvent::Watermark(w) => {
+                    let s = self.source.as_ref().expect("a source task");
+                    s.metrics.live.set_watermark(w);
+                    self.chain.watermark(w)?
+                }
                 SourceEvent::Idle => self.chain.control(&Message::Idle)?,
                 SourceEvent::CaughtUp => {
                     self.chain.control(&Message::CaughtUp)?;
@@ -283,7 +289,10 @@ impl TaskInstance {
                 SourceEvent::End => break,
                 SourceEvent::Pending => {
                     // Wait for data, or for the coordinator.
-                    if let Ok(c) = self.control.recv_timeout(Duration::from_millis(10))
+                    let waiting = Instant::now();
+                    let got = self.control.recv_timeout(Duration::from_millis(10));
+                    self.time.idle(waiting.elapsed());
+                    if let Ok(c) = got
                         && let Some(h) = self.on_control(c)?
                     {
                         how = h;
@@ -348,7 +357,10 @@ impl TaskInstance {
                     sel.recv(&self.ports[p].rx[s]);
                 }
                 let control_at = control_open.then(|| sel.recv(&self.control));
-                match sel.select_timeout(TICK) {
+                let waiting = Instant::now();
+                let selected = sel.select_timeout(TICK);
+                self.time.idle(waiting.elapsed());
+                match selected {
                     Ok(op) if Some(op.index()) == control_at => match op.recv(&self.control) {
                         Ok(c) => Got::Control(c),
                         Err(_) => Got::ControlClosed,

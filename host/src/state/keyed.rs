@@ -7,6 +7,8 @@ use anyhow::Result;
 
 use super::backend::StateBackend;
 use super::key_group::{KeyGroupRange, key_group};
+use super::keys::{Namespace, StateKeyPrefix};
+use super::overlay::Overlay;
 use super::registry::StateRegistry;
 
 /// What a state holds.
@@ -20,6 +22,35 @@ pub enum Kind {
     Map,
 }
 
+impl Kind {
+    /// Its name in checkpoints and answers.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Value => "value",
+            Kind::List => "list",
+            Kind::Map => "map",
+        }
+    }
+
+    /// The kind named `s`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "value" => Some(Kind::Value),
+            "list" => Some(Kind::List),
+            "map" => Some(Kind::Map),
+            _ => None,
+        }
+    }
+
+    pub(super) fn article(self) -> &'static str {
+        match self {
+            Kind::Value => "a value",
+            Kind::List => "a list",
+            Kind::Map => "a map",
+        }
+    }
+}
+
 /// A declared state.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StateDef {
@@ -31,6 +62,19 @@ pub struct StateDef {
     pub kind: Kind,
     /// Time to live of entries, in processing-time milliseconds.
     pub ttl_ms: Option<u64>,
+}
+
+/// One key's entries of one state, as a reader outside the function sees them (expired
+/// entries left out).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StateRead {
+    /// A value state's value.
+    Value(Option<Vec<u8>>),
+    /// A list state's elements.
+    List(Vec<Vec<u8>>),
+    /// A map state's entries (user key, value), in key order; `true` if there are more
+    /// than were read.
+    Map(Vec<(Vec<u8>, Vec<u8>)>, bool),
 }
 
 /// The keyed state of one parallel instance of an operator: the key groups it owns.
@@ -95,15 +139,68 @@ impl KeyedState {
         &*self.backend
     }
 
+    /// What state `name` of this operator was declared as.
+    pub fn declared(&self, name: &str) -> Option<StateDef> {
+        let (id, d) = self.registry.declared(&self.uid, name)?;
+        Some(StateDef {
+            id,
+            name: name.to_owned(),
+            kind: d.kind,
+            ttl_ms: d.ttl_ms,
+        })
+    }
+
+    /// The names of the states this operator declared.
+    pub fn declared_names(&self) -> Vec<String> {
+        self.registry.names_of(&self.uid)
+    }
+
+    /// What `key` holds in state `def` (outside any window), at processing time
+    /// `now_ms`; at most `limit` map entries.
+    pub fn read(&self, def: &StateDef, key: &[u8], now_ms: i64, limit: usize) -> Result<StateRead> {
+        let prefix = StateKeyPrefix::new(def.id, self.group(key), key, Namespace::Global);
+        let live = |v: &[u8]| Self::unwrap(def, v, now_ms).map(<[u8]>::to_vec);
+        let none = Overlay::default();
+        Ok(match def.kind {
+            Kind::Value => StateRead::Value(self.backend.get(&prefix.0)?.and_then(|v| live(&v))),
+            Kind::List => StateRead::List(
+                none.get_list(&*self.backend, &prefix.0)?
+                    .iter()
+                    .filter_map(|e| live(e))
+                    .collect(),
+            ),
+            Kind::Map => {
+                let (page, more) = none.scan_entries(&*self.backend, &prefix, None, limit)?;
+                let entries = page
+                    .iter()
+                    .filter_map(|(k, v)| Some((k[prefix.0.len()..].to_vec(), live(v)?)))
+                    .collect();
+                StateRead::Map(entries, more)
+            }
+        })
+    }
+
     /// The operator's uid.
     pub fn uid(&self) -> &str {
         &self.uid
     }
 
-    /// Declares (or finds) the state `name`.
-    pub fn define(&self, name: &str, kind: Kind, ttl_ms: Option<u64>) -> Result<StateDef> {
+    /// Declares (or finds) the state `name`; with a type tag when the function gives
+    /// one. Fails with a [`StateConflict`](super::StateConflict) if it exists otherwise.
+    pub fn define(
+        &self,
+        name: &str,
+        kind: Kind,
+        ttl_ms: Option<u64>,
+        type_tag: Option<String>,
+    ) -> Result<StateDef> {
+        let declared = super::Declared {
+            kind,
+            ttl_ms,
+            type_tag,
+        };
         Ok(StateDef {
-            id: self.registry.id(&self.uid, name)?,
+            id: self.registry.declare(&self.uid, name, declared)?,
             name: name.to_owned(),
             kind,
             ttl_ms,

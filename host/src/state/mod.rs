@@ -19,9 +19,9 @@ pub mod snapshot;
 
 pub use backend::{StateBackend, WriteOp, open_backend, open_restored};
 pub use key_group::{KeyGroupRange, key_group, key_groups_of, owner_of};
-pub use keyed::{KeyedState, Kind, StateDef};
+pub use keyed::{KeyedState, Kind, StateDef, StateRead};
 pub use keys::{Namespace, StateKeyPrefix, decode_list, encode_list_element};
 pub use memory::MemoryBackend;
 pub use overlay::Overlay;
-pub use registry::StateRegistry;
+pub use registry::{Declared, StateConflict, StateRegistry};
 pub use rocks::RocksBackend;

@@ -1,18 +1,58 @@
 //! Stable ids for states: each (operator uid, state name) gets a `u32` once per job. The
 //! table is the job's, shared by every instance (so the instances of an operator agree on
 //! ids and their databases can be merged when parallelism changes), and saved in every
-//! checkpoint, so the same state keeps its id across runs.
+//! checkpoint, so the same state keeps its id across runs. It also keeps what each state
+//! was declared as, so a new version of a function (or a restored job) that declares a
+//! state as another kind is refused with both declarations shown.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
 use anyhow::{Result, bail};
 
+use super::keyed::Kind;
 use crate::checkpoint::StateId;
+
+/// What a state was declared as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Declared {
+    /// Its kind.
+    pub kind: Kind,
+    /// The time to live of its entries, if they expire.
+    pub ttl_ms: Option<u64>,
+    /// The type of its values and their serialisation, if the function named it.
+    pub type_tag: Option<String>,
+}
+
+impl std::fmt::Display for Declared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} state", self.kind.article())?;
+        if let Some(t) = &self.type_tag {
+            write!(f, " of type `{t}`")?;
+        }
+        if let Some(ms) = self.ttl_ms {
+            write!(f, " with a time to live ({ms} ms)")?;
+        }
+        Ok(())
+    }
+}
+
+/// A declaration that conflicts with the state as it exists.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("state `{name}` exists as {had}; this function declares it as {new}")]
+pub struct StateConflict {
+    /// The state.
+    pub name: String,
+    /// What it exists as.
+    pub had: Declared,
+    /// What the function declares.
+    pub new: Declared,
+}
 
 #[derive(Debug, Default)]
 struct Table {
     ids: HashMap<(String, String), u32>,
+    kinds: HashMap<(String, String), Declared>,
     next: u32,
 }
 
@@ -31,6 +71,18 @@ impl StateRegistry {
                 bail!("state id {} of `{}` is out of range", s.id, s.name);
             }
             t.ids.insert((s.uid.clone(), s.name.clone()), s.id);
+            if let Some(k) = &s.kind {
+                let kind = Kind::parse(k)
+                    .ok_or_else(|| anyhow::anyhow!("state `{}` has unknown kind `{k}`", s.name))?;
+                t.kinds.insert(
+                    (s.uid.clone(), s.name.clone()),
+                    Declared {
+                        kind,
+                        ttl_ms: s.ttl_ms,
+                        type_tag: s.type_tag.clone(),
+                    },
+                );
+            }
             t.next = t.next.max(s.id);
         }
         Ok(Self {
@@ -55,9 +107,69 @@ impl StateRegistry {
         Ok(id)
     }
 
+    /// Declares state `name` of operator `uid`: its id, or a [`StateConflict`] if it
+    /// exists as another kind, with expiring entries where these do not expire (or the
+    /// other way round: they are stored differently), or with another type tag. A
+    /// declaration without a tag (from a component that cannot give one) matches any
+    /// tag; one with a tag gives an untagged state its tag.
+    pub fn declare(&self, uid: &str, name: &str, new: Declared) -> Result<u32> {
+        let key = (uid.to_owned(), name.to_owned());
+        let had = self
+            .table
+            .lock()
+            .expect("registry lock")
+            .kinds
+            .get(&key)
+            .cloned();
+        let mut keep = new.clone();
+        if let Some(had) = had {
+            let tags_differ =
+                matches!((&had.type_tag, &new.type_tag), (Some(a), Some(b)) if a != b);
+            if had.kind != new.kind || had.ttl_ms.is_some() != new.ttl_ms.is_some() || tags_differ {
+                return Err(StateConflict {
+                    name: name.to_owned(),
+                    had,
+                    new,
+                }
+                .into());
+            }
+            if keep.type_tag.is_none() {
+                keep.type_tag = had.type_tag;
+            }
+        }
+        let id = self.id(uid, name)?;
+        self.table
+            .lock()
+            .expect("registry lock")
+            .kinds
+            .insert(key, keep);
+        Ok(id)
+    }
+
+    /// What state `name` of operator `uid` was declared as, with its id.
+    pub fn declared(&self, uid: &str, name: &str) -> Option<(u32, Declared)> {
+        let t = self.table.lock().expect("registry lock");
+        let key = (uid.to_owned(), name.to_owned());
+        Some((*t.ids.get(&key)?, t.kinds.get(&key)?.clone()))
+    }
+
+    /// The names of the states operator `uid` declared.
+    pub fn names_of(&self, uid: &str) -> Vec<String> {
+        let t = self.table.lock().expect("registry lock");
+        let mut out: Vec<String> = t
+            .kinds
+            .keys()
+            .filter(|(u, _)| u == uid)
+            .map(|(_, n)| n.clone())
+            .collect();
+        out.sort();
+        out
+    }
+
     /// Every id handed out (what a checkpoint saves), in id order.
     pub fn snapshot(&self) -> Vec<StateId> {
         let t = self.table.lock().expect("registry lock");
+        let declared = |uid: &String, name: &String| t.kinds.get(&(uid.clone(), name.clone()));
         let mut out: Vec<StateId> = t
             .ids
             .iter()
@@ -65,6 +177,9 @@ impl StateRegistry {
                 uid: uid.clone(),
                 name: name.clone(),
                 id,
+                kind: declared(uid, name).map(|d| d.kind.name().to_owned()),
+                ttl_ms: declared(uid, name).and_then(|d| d.ttl_ms),
+                type_tag: declared(uid, name).and_then(|d| d.type_tag.clone()),
             })
             .collect();
         out.sort_by_key(|s| s.id);
@@ -88,5 +203,77 @@ mod tests {
         assert_eq!(again.id("op", "seen").unwrap(), b);
         let d = again.id("new", "x").unwrap();
         assert!(![a, b, c].contains(&d));
+    }
+
+    fn decl(kind: Kind, ttl_ms: Option<u64>, tag: Option<&str>) -> Declared {
+        Declared {
+            kind,
+            ttl_ms,
+            type_tag: tag.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn a_state_keeps_its_declaration_across_snapshots() {
+        let r = StateRegistry::default();
+        let id = r
+            .declare("op", "count", decl(Kind::Value, None, Some("json:u64")))
+            .unwrap();
+        assert_eq!(
+            r.declare("op", "count", decl(Kind::Value, None, Some("json:u64")))
+                .unwrap(),
+            id
+        );
+        r.declare("op", "seen", decl(Kind::Map, Some(1000), None))
+            .unwrap();
+        let again = StateRegistry::restored(&r.snapshot()).unwrap();
+        assert_eq!(
+            again.declared("op", "count"),
+            Some((id, decl(Kind::Value, None, Some("json:u64"))))
+        );
+        let conflict = |e: anyhow::Error| e.downcast::<StateConflict>().unwrap().to_string();
+        let e = conflict(
+            again
+                .declare("op", "count", decl(Kind::Map, None, None))
+                .unwrap_err(),
+        );
+        assert!(
+            e.contains("exists as a value state of type `json:u64`;")
+                && e.contains("as a map state"),
+            "{e}"
+        );
+        let e = conflict(
+            again
+                .declare("op", "count", decl(Kind::Value, None, Some("json:String")))
+                .unwrap_err(),
+        );
+        assert!(e.contains("of type `json:String`"), "{e}");
+        // Without a tag (an older component) the state's tag is kept.
+        again
+            .declare("op", "count", decl(Kind::Value, None, None))
+            .unwrap();
+        assert_eq!(
+            again.declared("op", "count").unwrap().1.type_tag.as_deref(),
+            Some("json:u64")
+        );
+        // A new time to live is fine; dropping it is not (entries are stored with it).
+        again
+            .declare("op", "seen", decl(Kind::Map, Some(5), Some("json:u8")))
+            .unwrap();
+        let e = conflict(
+            again
+                .declare("op", "seen", decl(Kind::Map, None, None))
+                .unwrap_err(),
+        );
+        assert!(e.contains("with a time to live"), "{e}");
+        assert!(
+            again
+                .declare("op2", "count", decl(Kind::Map, None, None))
+                .is_ok()
+        );
+        assert_eq!(
+            again.names_of("op"),
+            vec!["count".to_owned(), "seen".to_owned()]
+        );
     }
 }

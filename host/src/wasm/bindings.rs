@@ -8,9 +8,9 @@ wasmtime::component::bindgen!({
         package weir:host;
 
         world engine {
-            include weir:udf/%map@0.1.0;
-            include weir:udf/process-window@0.1.0;
-            include weir:udf/broadcast-process@0.1.0;
+            include weir:udf/%map@0.1.1;
+            include weir:udf/process-window@0.1.1;
+            include weir:udf/broadcast-process@0.1.1;
         }
     ",
     path: "../wit",

@@ -266,10 +266,13 @@ impl<E: Exports> FunctionInstance<E> {
         store.data().log.log.begin_call();
         let result = exports.init(&mut store, &ctx);
         let host_error = store.data().keyed.host_error();
+        let conflict = store.data().keyed.conflict();
         store.data_mut().keyed.abort();
         store.data().log.log.flush();
         let failure = match result {
             _ if host_error.is_some() => Failure::Host(host_error.unwrap_or_default()),
+            // A state conflict fails `init`, whatever the function made of it.
+            _ if conflict.is_some() => Failure::Init(conflict.unwrap_or_default()),
             Ok(Ok(())) => return Ok((store, exports)),
             Ok(Err(message)) => Failure::Init(message),
             Err(e) => match classify(e, store.data(), INIT_DEADLINE_MS) {

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use anyhow::Result;
 
 use super::bindings::keyed_state::{
-    self, Entries, Mutation, Op, Scope, StateError, StateKind, StateSpec,
+    self, DeclareError, Entries, Mutation, Op, Scope, StateError, StateKind, StateSpec,
 };
 use super::bindings::types::TimeWindow;
 use crate::record::{KeyTable, Values};
@@ -42,6 +42,9 @@ pub struct KeyedHost {
     /// A failure of the backend during the call: the call fails as the host's failure,
     /// whatever the function made of the error it received.
     host_error: std::cell::RefCell<Option<String>>,
+    /// A declaration in `init` that conflicts with the state as it exists: `init`
+    /// fails with it, whatever the function made of the error it received.
+    conflict: Option<String>,
 }
 
 impl KeyedHost {
@@ -57,12 +60,19 @@ impl KeyedHost {
             overlay: Overlay::default(),
             now_ms: 0,
             host_error: Default::default(),
+            conflict: None,
         }
     }
 
     /// `init` is running: states may be declared.
     pub fn begin_init(&mut self) {
         self.phase = Phase::Init;
+        self.conflict = None;
+    }
+
+    /// A declaration of the last `init` that conflicts with the state as it exists.
+    pub fn conflict(&self) -> Option<String> {
+        self.conflict.clone()
     }
 
     /// A call on `keys` (and, for process-window calls, `windows`) begins at processing
@@ -173,10 +183,14 @@ impl KeyedHost {
     }
 }
 
-impl keyed_state::Host for KeyedHost {
-    fn declare(&mut self, spec: StateSpec) -> Result<u32, StateError> {
+impl KeyedHost {
+    fn declare_tagged(
+        &mut self,
+        spec: StateSpec,
+        type_tag: Option<String>,
+    ) -> Result<u32, DeclareError> {
         if self.phase != Phase::Init {
-            return Err(StateError::DeclareOutsideInit);
+            return Err(DeclareError::State(StateError::DeclareOutsideInit));
         }
         let kind = match spec.kind {
             StateKind::Value => Kind::Value,
@@ -187,23 +201,54 @@ impl keyed_state::Host for KeyedHost {
             return if self.defs[id as usize].kind == kind {
                 Ok(id)
             } else {
-                Err(StateError::WrongKind(id))
+                Err(DeclareError::State(StateError::WrongKind(id)))
             };
         }
         if spec.name.len() > 1024 {
-            return Err(StateError::TooLarge(spec.name.len() as u64));
+            return Err(DeclareError::State(StateError::TooLarge(
+                spec.name.len() as u64
+            )));
         }
         if spec.name.is_empty() || spec.name.starts_with(crate::operator::window::RESERVED) {
-            return Err(StateError::InvalidName(spec.name));
+            return Err(DeclareError::State(StateError::InvalidName(spec.name)));
         }
-        let def = self
-            .state()?
-            .define(&spec.name, kind, spec.ttl_ms)
-            .map_err(|e| self.backend_err(e))?;
+        if type_tag.as_ref().is_some_and(|t| t.len() > 1024) {
+            return Err(DeclareError::State(StateError::TooLarge(1024)));
+        }
+        let def = match self.state().map_err(DeclareError::State)?.define(
+            &spec.name,
+            kind,
+            spec.ttl_ms,
+            type_tag,
+        ) {
+            Ok(d) => d,
+            Err(e) => {
+                if let Some(c) = e.downcast_ref::<crate::state::StateConflict>() {
+                    let message = c.to_string();
+                    self.conflict = Some(message.clone());
+                    return Err(DeclareError::Conflict(message));
+                }
+                return Err(DeclareError::State(self.backend_err(e)));
+            }
+        };
         let id = self.defs.len() as u32;
         self.defs.push(def);
         self.by_name.insert(spec.name, id);
         Ok(id)
+    }
+}
+
+impl keyed_state::Host for KeyedHost {
+    fn declare(&mut self, spec: StateSpec) -> Result<u32, StateError> {
+        self.declare_tagged(spec, None).map_err(|e| match e {
+            DeclareError::State(s) => s,
+            // Components of 0.1.0 know no conflict: the host fails their `init` with it.
+            DeclareError::Conflict(m) => StateError::Backend(m),
+        })
+    }
+
+    fn declare_typed(&mut self, spec: StateSpec, type_tag: String) -> Result<u32, DeclareError> {
+        self.declare_tagged(spec, Some(type_tag))
     }
 
     fn get_values(&mut self, state: u32, scopes: Vec<Scope>) -> Result<Values, StateError> {

@@ -166,6 +166,7 @@ choices! {
     WindowAggregateKind { "count" => WindowAggregateKind::Count, "function" => WindowAggregateKind::Function }
     ErrorPolicy { "fail" => ErrorPolicy::Fail, "dead-letter" => ErrorPolicy::DeadLetter }
     Delivery { "exactly-once" => Delivery::ExactlyOnce, "at-least-once" => Delivery::AtLeastOnce }
+    SinkFormat { "values" => SinkFormat::Values, "envelope" => SinkFormat::Envelope }
     CheckpointMode { "exactly-once" => CheckpointMode::ExactlyOnce, "at-least-once" => CheckpointMode::AtLeastOnce }
     RestartWord { "none" => RestartWord::None, "fixed-delay" => RestartWord::FixedDelay, "exponential-delay" => RestartWord::ExponentialDelay, "failure-rate" => RestartWord::FailureRate }
 }

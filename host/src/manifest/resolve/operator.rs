@@ -308,6 +308,7 @@ pub(super) fn operator(
             files,
             limits,
             on_error,
+            provenance: t.provenance.as_ref().is_some_and(|p| *p.get_ref()),
         })),
     };
     (node, inputs)

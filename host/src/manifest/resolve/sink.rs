@@ -59,6 +59,16 @@ pub(super) fn sink(
             "stdout is written as records arrive: it cannot take back output, so it has no `delivery`",
         );
     }
+    let format = c.choice_or(&t.format, &f("format"), SinkFormat::Values);
+    if matches!(kind, SinkKind::Kafka(_))
+        && let Some(fm) = &t.format
+    {
+        c.report(
+            Some(fm.span()),
+            f("format"),
+            "a Kafka sink writes each record's key, value, timestamp and headers as a Kafka record: it has no `format`",
+        );
+    }
     let input = input_ref(t.input.get_ref());
     (
         Node {
@@ -68,6 +78,7 @@ pub(super) fn sink(
             kind: NodeKind::Sink {
                 kind,
                 input: input.clone(),
+                format,
             },
         },
         Some((input, t.input.span())),

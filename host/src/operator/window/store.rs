@@ -46,7 +46,7 @@ fn ns(w: &Window) -> Namespace {
 impl WindowState {
     /// Declares the states in `keyed`.
     pub fn new(keyed: KeyedState) -> Result<Self> {
-        let def = |name: &str, kind| keyed.define(&format!("{RESERVED}{name}"), kind, None);
+        let def = |name: &str, kind| keyed.define(&format!("{RESERVED}{name}"), kind, None, None);
         Ok(Self {
             contents: def("contents", Kind::List)?,
             acc: def("accumulator", Kind::Value)?,

@@ -2,17 +2,23 @@
 //! `seq`, emits `{"key","seq","count","tag"}` where `count` is the key's count so far (a
 //! value state) and `tag` is the config's `tag`. Swapping in the same component with
 //! another tag shows which version processed each record, and that the count carries
-//! over. Config `fail_init = true` makes `init` fail (a swap that must be refused).
+//! over. Config `fail_init = true` makes `init` fail (a swap that must be refused);
+//! `count_as_map = true` declares `count` as a map state and `count_type = "..."` gives it
+//! another type tag (both conflict with the state a running version declared).
 
 use serde::Deserialize;
 use serde_json::json;
-use weir_sdk::{InitContext, Map, Output, Record, Result, ValueState, bail};
+use weir_sdk::{InitContext, Map, MapState, Output, Record, Result, ValueState, bail};
 
 #[derive(Deserialize)]
 struct Config {
     tag: String,
     #[serde(default)]
     fail_init: bool,
+    #[serde(default)]
+    count_as_map: bool,
+    #[serde(default)]
+    count_type: Option<String>,
 }
 
 pub struct VersionedCounter {
@@ -26,9 +32,17 @@ impl Map for VersionedCounter {
         if config.fail_init {
             bail!("init refuses to start (fail_init)");
         }
+        let mut count = ctx.state("count");
+        if let Some(t) = config.count_type {
+            count = count.type_tag(t);
+        }
+        if config.count_as_map {
+            let _: MapState<String, u64> = count.map()?;
+            bail!("declared `count` as a map state");
+        }
         Ok(VersionedCounter {
             tag: config.tag,
-            count: ctx.state("count").value()?,
+            count: count.value()?,
         })
     }
 

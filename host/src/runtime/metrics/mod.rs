@@ -1,5 +1,19 @@
 //! Counters of a running job: per parallel instance (so each instance's counts go into
-//! checkpoints with its state, consistent with it), summed per node for reports.
+//! checkpoints with its state, consistent with it), summed per node for reports; and
+//! what a running instance shows besides: its watermark, its latest dead letters, and
+//! how its task spends its time.
+//!
+//! - `live`: an instance's watermark and latest dead letters.
+//! - `task_time`: a task's time waiting for input and waiting on full channels.
+//! - `sample`: every instance's numbers at one moment, and rates between two moments.
+
+mod live;
+mod sample;
+mod task_time;
+
+pub use live::{DeadLetterEntry, Live};
+pub use sample::{InstanceSample, NodeSample, Rates, Sample};
+pub use task_time::{TaskTime, TimeReading};
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -22,7 +36,7 @@ impl Counter {
 }
 
 macro_rules! counters {
-    ($($(#[$doc:meta])* $name:ident,)*) => {
+    ($($(#[doc = $doc:literal])* $name:ident,)*) => {
         /// Counters of one instance of a node.
         ///
         /// Every record a node receives is counted once in exactly one of: `produced` (it
@@ -31,13 +45,15 @@ macro_rules! counters {
         /// `dropped` (by a stated rule). The job report checks the sum.
         #[derive(Debug, Default)]
         pub struct NodeMetrics {
-            $($(#[$doc])* pub $name: Counter,)*
+            $($(#[doc = $doc])* pub $name: Counter,)*
+            /// Its watermark and latest dead letters (not kept in checkpoints).
+            pub live: Live,
         }
 
         /// The counts of a node (or of one instance), as plain numbers.
         #[derive(Debug, Clone, Default, PartialEq, Eq)]
         pub struct Counts {
-            $($(#[$doc])* pub $name: u64,)*
+            $($(#[doc = $doc])* pub $name: u64,)*
         }
 
         impl NodeMetrics {
@@ -64,6 +80,11 @@ macro_rules! counters {
             /// more).
             pub fn from_map(m: &BTreeMap<String, u64>) -> Self {
                 Counts { $($name: m.get(stringify!($name)).copied().unwrap_or(0),)* }
+            }
+
+            /// Every count with its name and what it counts, zeros included.
+            pub fn named(&self) -> Vec<(&'static str, &'static str, u64)> {
+                vec![$((stringify!($name), concat!($($doc),*), self.$name),)*]
             }
 
             /// Adds another's counts.
@@ -121,6 +142,9 @@ counters! {
 #[derive(Debug, Default)]
 pub struct Metrics {
     instances: Mutex<BTreeMap<(String, u32), Arc<NodeMetrics>>>,
+    /// The time of the task each instance runs in (instances chained in one task share
+    /// it).
+    tasks: Mutex<BTreeMap<(String, u32), Arc<TaskTime>>>,
     /// Counts restored from a checkpoint, per node (they belong to no live instance).
     restored: Mutex<BTreeMap<String, Counts>>,
 }
@@ -140,6 +164,7 @@ impl Metrics {
     /// job restarting from a checkpoint counts from what the checkpoint counted.
     pub fn restart_from(&self, restored: BTreeMap<String, Counts>) {
         self.instances.lock().expect("metrics lock").clear();
+        self.tasks.lock().expect("metrics lock").clear();
         *self.restored.lock().expect("metrics lock") = restored;
     }
 
@@ -158,6 +183,16 @@ impl Metrics {
             }
         }
         total
+    }
+
+    /// A new clock of the time of a task instance `subtask` that runs `nodes`.
+    pub fn task_time(&self, nodes: &[&str], subtask: u32) -> Arc<TaskTime> {
+        let t = Arc::new(TaskTime::default());
+        let mut tasks = self.tasks.lock().expect("metrics lock");
+        for n in nodes {
+            tasks.insert(((*n).to_owned(), subtask), t.clone());
+        }
+        t
     }
 
     /// The counts of each live instance of `node`, by subtask.
