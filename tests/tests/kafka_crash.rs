@@ -160,12 +160,14 @@ fn crashes_around_a_transactions_commit_lose_nothing() {
     let (b, want) = broker_and_expected(root.path());
     // Before the commit (the checkpoint is complete, its transaction open), after it
     // (the next checkpoint not yet taken), after a pre-commit, and while a lost
-    // transaction is written again on recovery.
+    // transaction is written again on recovery. Counts are kept low: a loaded machine
+    // takes few checkpoints while the data flows (a commit always follows a completed
+    // checkpoint; a pre-commit may come before any completed).
     for (i, points) in [
-        &["kafka-commit:3"][..],
-        &["kafka-committed:2"],
-        &["kafka-pre-commit:9"],
-        &["kafka-commit:2", "kafka-redo:1"],
+        &["kafka-commit:1"][..],
+        &["kafka-committed:1"],
+        &["kafka-pre-commit:3"],
+        &["kafka-commit:1", "kafka-redo:1"],
     ]
     .iter()
     .enumerate()
@@ -190,7 +192,8 @@ fn crashes_around_a_transactions_commit_lose_nothing() {
         }
         let summary = job.run_clean();
         assert!(
-            summary.contains("resumed:      from snapshot"),
+            points[0].starts_with("kafka-pre-commit")
+                || summary.contains("resumed:      from snapshot"),
             "{points:?}: the run after the crash resumed:\n{summary}"
         );
         assert_same(&b, &topic, &want, &format!("{points:?}"));
