@@ -1,6 +1,9 @@
 //! Builds every guest component from source — the example functions (`examples/`) and
-//! the test guests (`tests/guests/`) — and generates `guests.rs` with the path of each
-//! `.wasm`, so the tests never depend on prebuilt binaries.
+//! the test guests (`tests/guests/`), in Rust, JavaScript and Python — and generates
+//! `guests.rs` with the path of each `.wasm`, so the tests never depend on prebuilt
+//! binaries. JavaScript and Python guests (`<workspace>/functions/{js,python}/*`,
+//! `tests/guests/{js,python}/*`) are built by their SDK's build script, which skips a
+//! guest whose sources did not change; they are named `js/<folder>` and `python/<folder>`.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -56,6 +59,16 @@ fn main() {
     }
     if !all.is_empty() {
         panic!("these guest crates built no component: {all:?}");
+    }
+    for (name, wasm) in build_languages(&root, &here, &target) {
+        let ident = name.to_uppercase().replace(['-', '/'], "_");
+        let path = format!("{:?}", wasm.display().to_string());
+        writeln!(
+            consts,
+            "/// The `{name}` component.\npub const {ident}: &str = {path};"
+        )
+        .unwrap();
+        writeln!(table, "    ({name:?}, {path}),").unwrap();
     }
     table.push_str("];\n");
     consts.push_str(&table);
@@ -122,4 +135,103 @@ fn build(ws: &Path, target: &Path) -> Vec<(String, PathBuf)> {
         }
     }
     built
+}
+
+/// The JavaScript and Python guests: (`js/<folder>` or `python/<folder>`, folder).
+fn language_guests(root: &Path, here: &Path) -> Vec<(String, PathBuf)> {
+    let mut out = Vec::new();
+    for base in [root.join("examples/functions"), here.join("guests")] {
+        for lang in ["js", "python"] {
+            let Ok(entries) = std::fs::read_dir(base.join(lang)) else {
+                continue;
+            };
+            for e in entries.flatten() {
+                if e.path().is_dir() {
+                    let name = format!("{lang}/{}", e.file_name().to_string_lossy());
+                    out.push((name, e.path()));
+                }
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Builds the JavaScript and Python guests (JavaScript and Python side by side: each
+/// build is mostly one core's work for 5-30 s); returns (name, component) pairs.
+fn build_languages(root: &Path, here: &Path, target: &Path) -> Vec<(String, PathBuf)> {
+    let sdk = root.join("guest-sdk");
+    for watched in [
+        "js/weir.js",
+        "js/src",
+        "js/build.mjs",
+        "js/package-lock.json",
+        "python/weir",
+        "python/build.py",
+        "python/requirements.txt",
+    ] {
+        println!("cargo:rerun-if-changed={}", sdk.join(watched).display());
+    }
+    let guests = language_guests(root, here);
+    for (_, dir) in &guests {
+        println!("cargo:rerun-if-changed={}", dir.display());
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            println!("cargo:rerun-if-changed={}", e.path().display());
+        }
+    }
+    let js: Vec<_> = guests
+        .iter()
+        .filter(|(n, _)| n.starts_with("js/"))
+        .collect();
+    let py: Vec<_> = guests
+        .iter()
+        .filter(|(n, _)| n.starts_with("python/"))
+        .collect();
+    let out = target.join("languages");
+    std::thread::scope(|s| {
+        let js = s.spawn(|| build_with(&js, &out.join("js"), |dir, out| {
+            if !sdk.join("js/node_modules/@bytecodealliance/componentize-js").is_dir() {
+                panic!("the JavaScript toolchain is missing: run .ci/setup (npm ci in guest-sdk/js)");
+            }
+            let mut cmd = Command::new("node");
+            cmd.arg(sdk.join("js/build.mjs")).arg(dir).arg(out);
+            cmd
+        }));
+        let py = s.spawn(|| build_with(&py, &out.join("python"), |dir, out| {
+            let python = sdk.join("python/.venv/bin/python");
+            if !python.is_file() {
+                panic!("the Python toolchain is missing: run .ci/setup (a venv in guest-sdk/python)");
+            }
+            let mut cmd = Command::new(python);
+            cmd.arg(sdk.join("python/build.py")).arg(dir).arg(out);
+            cmd
+        }));
+        let mut built = js.join().expect("building JavaScript guests");
+        built.extend(py.join().expect("building Python guests"));
+        built
+    })
+}
+
+/// Builds each guest with the command `make(dir, out_dir)` gives; the component's path
+/// is the last line the command prints.
+fn build_with(
+    guests: &[&(String, PathBuf)],
+    out: &Path,
+    make: impl Fn(&Path, &Path) -> Command,
+) -> Vec<(String, PathBuf)> {
+    guests
+        .iter()
+        .map(|(name, dir)| {
+            let output = make(dir, out)
+                .stderr(Stdio::inherit())
+                .output()
+                .unwrap_or_else(|e| panic!("building {}: {e}", dir.display()));
+            let stdout = String::from_utf8_lossy(&output.stdout);
+            let wasm = stdout.lines().last().map(|l| PathBuf::from(l.trim()));
+            match wasm {
+                Some(w) if output.status.success() && w.is_file() => (name.clone(), w),
+                _ => panic!("building {} failed: {stdout}", dir.display()),
+            }
+        })
+        .collect()
 }

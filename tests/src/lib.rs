@@ -43,11 +43,10 @@ pub fn repo() -> PathBuf {
 }
 
 /// The `weir` binary of this build (cargo builds every binary of the workspace before it
-/// runs any test of `cargo test --workspace`), or `$WEIR_BIN` when set (a target folder
-/// shared by several checkouts holds the binary of whichever built last).
+/// runs any test of `cargo test --workspace`), or the one `WEIR_BIN` names.
 pub fn weir_bin() -> PathBuf {
-    if let Some(p) = std::env::var_os("WEIR_BIN") {
-        return p.into();
+    if let Some(bin) = std::env::var_os("WEIR_BIN") {
+        return PathBuf::from(bin);
     }
     let exe = std::env::current_exe().expect("the test executable");
     let dir = exe
@@ -116,11 +115,17 @@ impl Harness {
                     if let ComponentRef::Wasm(p) = &mut o.component
                         && p.is_dir()
                     {
-                        let name = p
+                        let mut name = p
                             .file_name()
                             .expect("a crate folder")
                             .to_string_lossy()
                             .into_owned();
+                        // JavaScript and Python guests are named by language and folder.
+                        if p.join("package.json").is_file() {
+                            name = format!("js/{name}");
+                        } else if p.join("pyproject.toml").is_file() {
+                            name = format!("python/{name}");
+                        }
                         let built = guests::by_name(&name).unwrap_or_else(|| {
                             panic!("no component was built for {}", p.display())
                         });

@@ -309,6 +309,13 @@ pub fn output(manifest: &Path, overrides: &[Override], sink: &str) -> ExitCode {
     })();
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader has had enough (`weir output ... | head`): not an error.
+        Err(e)
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE

@@ -4,10 +4,13 @@
 //!   SIGTERM while it runs.
 //! - `checkpoints`: listing and inspecting snapshots, savepoints, reading committed
 //!   output.
+//! - `build`, `new`: building function folders, and new ones from templates.
 //! - `swap`: swapping a running operator's function.
 //! - `status`: a running job's operators, and one key's state.
 
+mod build;
 mod checkpoints;
+mod new;
 mod run;
 mod signals;
 mod status;
@@ -64,6 +67,10 @@ enum Command {
         #[arg(long = "set", value_name = "PATH=VALUE")]
         overrides: Vec<Override>,
     },
+    /// Builds a function folder (Rust, JavaScript or Python) into a component.
+    Build(build::BuildArgs),
+    /// Creates a function folder from a template: `weir new --lang js --kind map NAME`.
+    New(new::NewArgs),
     /// Swaps a running operator's function for a new version, keeping its state.
     Swap(swap::SwapArgs),
     /// Shows a running job: status, checkpoints, and each operator's counts, rates,
@@ -115,6 +122,8 @@ pub fn main() -> ExitCode {
             }
         },
         Command::Run(args) => run::run(args),
+        Command::Build(args) => build::build(args),
+        Command::New(args) => new::new(args),
         Command::Swap(args) => swap::main(args),
         Command::Status(args) => status::status(args),
         Command::State(c) => status::state(c),

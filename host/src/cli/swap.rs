@@ -22,6 +22,16 @@ pub struct SwapArgs {
     /// Only check the new version (compile, world, `init` on every instance).
     #[arg(long)]
     dry_run: bool,
+    /// Make the swap provisional until the new version has seen N records: rolled back
+    /// (to the swap's checkpoint and the old version) if too many of them fail.
+    #[arg(long, value_name = "N")]
+    canary: Option<u64>,
+    /// The largest share of the canary's records that may fail (default 0.01).
+    #[arg(long, value_name = "SHARE", requires = "canary")]
+    max_error_rate: Option<f64>,
+    /// Judge the canary after this long with what it saw, if fewer records came.
+    #[arg(long, value_name = "DURATION", requires = "canary")]
+    canary_time: Option<String>,
     /// Overrides a manifest value.
     #[arg(long = "set", value_name = "PATH=VALUE")]
     overrides: Vec<Override>,
@@ -49,6 +59,22 @@ fn swap(a: &SwapArgs) -> Result<()> {
         ),
         None => None,
     };
+    let canary = match a.canary {
+        None => None,
+        Some(records) => {
+            let mut c = crate::runtime::swap::Canary::of(records);
+            if let Some(r) = a.max_error_rate {
+                c.max_error_rate = r;
+            }
+            if let Some(t) = &a.canary_time {
+                let ms = crate::manifest::Millis::parse(t)
+                    .map_err(|e| anyhow::anyhow!("--canary-time {t}: {e}"))?;
+                c.time_ms = Some(ms.0);
+            }
+            c.check()?;
+            Some(c)
+        }
+    };
     let answer = crate::control::client::call(
         &job,
         "POST",
@@ -57,6 +83,7 @@ fn swap(a: &SwapArgs) -> Result<()> {
             "component": component,
             "config": config,
             "dry_run": a.dry_run,
+            "canary": canary,
         })),
     )?;
     let short = |h: &serde_json::Value| {

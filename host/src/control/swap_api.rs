@@ -1,5 +1,7 @@
 //! `POST /v1/operators/{name}/swap`: a new version of an operator's function, from a
-//! path or from the component's bytes in the body; `?dry_run=true` only checks it.
+//! path or from the component's bytes in the body; `?dry_run=true` only checks it, and
+//! `?canary=N[&max_error_rate=R]` (or `"canary": {...}` in the body) makes it provisional
+//! (the answer comes when the canary is judged).
 
 use std::collections::HashMap;
 
@@ -12,7 +14,7 @@ use serde_json::Value;
 
 use super::api::{Shared, error};
 use crate::runtime::Request;
-use crate::runtime::swap::{ComponentSource, SwapRequest};
+use crate::runtime::swap::{Canary, ComponentSource, SwapRequest};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -22,6 +24,8 @@ struct Body {
     config: Option<Value>,
     #[serde(default)]
     dry_run: bool,
+    #[serde(default)]
+    canary: Option<Canary>,
 }
 
 /// Swaps an operator's function (or checks the new version, with `dry_run`).
@@ -39,7 +43,27 @@ pub async fn swap(
     let dry_query = query
         .get("dry_run")
         .is_some_and(|v| v == "true" || v == "1");
-    let (component, config, dry_run) = if wasm {
+    let canary_query = match query.get("canary").map(|n| n.parse::<u64>()) {
+        None => None,
+        Some(Ok(records)) => {
+            let mut c = Canary::of(records);
+            match query.get("max_error_rate").map(|r| r.parse::<f64>()) {
+                None => {}
+                Some(Ok(r)) => c.max_error_rate = r,
+                Some(Err(_)) => {
+                    return error(StatusCode::BAD_REQUEST, "`max_error_rate` must be a number");
+                }
+            }
+            Some(c)
+        }
+        Some(Err(_)) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "`canary` must be a number of records",
+            );
+        }
+    };
+    let (component, config, dry_run, canary) = if wasm {
         let config = match query.get("config") {
             Some(c) => match serde_json::from_str::<Value>(c) {
                 Ok(v) if v.is_object() => Some(v.to_string()),
@@ -47,7 +71,12 @@ pub async fn swap(
             },
             None => None,
         };
-        (ComponentSource::Bytes(body.to_vec()), config, dry_query)
+        (
+            ComponentSource::Bytes(body.to_vec()),
+            config,
+            dry_query,
+            canary_query,
+        )
     } else {
         match serde_json::from_slice::<Body>(&body) {
             Ok(b) => {
@@ -62,13 +91,14 @@ pub async fn swap(
                     ComponentSource::Path(b.component),
                     config,
                     b.dry_run || dry_query,
+                    b.canary.or(canary_query),
                 )
             }
             Err(e) => {
                 return error(
                     StatusCode::BAD_REQUEST,
                     format!(
-                        "send the component's bytes (Content-Type: application/wasm) or {{\"component\": \"/path.wasm\", \"config\": {{...}}, \"dry_run\": false}}: {e}"
+                        "send the component's bytes (Content-Type: application/wasm) or {{\"component\": \"/path.wasm\", \"config\": {{...}}, \"dry_run\": false, \"canary\": {{\"records\": 1000, \"max_error_rate\": 0.01}}}}: {e}"
                     ),
                 );
             }
@@ -79,6 +109,7 @@ pub async fn swap(
         component,
         config,
         dry_run,
+        canary,
         requested_by: headers
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())

@@ -176,6 +176,8 @@ pub struct Coordinator {
     pub held_ms: f64,
     /// Swaps.
     pub swaps: super::swapping::Swaps,
+    /// Stops the run's tasks (a canary's rollback).
+    pub cancel: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// How a run's coordination ended.
@@ -209,6 +211,10 @@ impl Coordinator {
                         }
                     }
                 }
+                // A canary still watched is judged on what it saw.
+                if let Err(rollback) = self.swaps.judge(true) {
+                    return Err(rollback.into());
+                }
                 self.swaps.abandon();
                 if let Some((_, reply)) = savepoint_reply.take() {
                     let _ = reply.send(Err("the job ended before the savepoint completed".into()));
@@ -217,8 +223,18 @@ impl Coordinator {
                     finals: tracker.final_states(),
                 });
             }
-            // Start what is due: a savepoint asked for, or the next checkpoint.
-            if tracker.in_flight().is_none() && self.not_ready.is_empty() {
+            // A canary failed: every task stops, and the job restores the swap's
+            // checkpoint (which names the old version).
+            if let Err(rollback) = self.swaps.judge(false) {
+                self.cancel.store(true, Ordering::Relaxed);
+                return Err(rollback.into());
+            }
+            // Start what is due: a savepoint asked for, or the next checkpoint (none while
+            // a canary is watched: nothing the new version made may be committed yet).
+            if tracker.in_flight().is_none()
+                && self.not_ready.is_empty()
+                && !self.swaps.canary_pending()
+            {
                 if let Some(swap) = self.swaps.ready() {
                     let kind = if self.config.is_some() {
                         SnapshotKind::Checkpoint
@@ -283,7 +299,11 @@ impl Coordinator {
             select! {
                 recv(self.reports) -> r => {
                     let Ok(r) = r else {
-                        // Every task is gone without finishing: the run failed.
+                        // Every task is gone without finishing: the run failed (and
+                        // rolls back a canary being watched).
+                        if let Some(rollback) = self.swaps.unjudged() {
+                            return Err(rollback.into());
+                        }
                         return Ok(Ended { finals: Vec::new() });
                     };
                     let done = match r {
@@ -417,7 +437,7 @@ impl Coordinator {
             instances: f.instances.clone(),
             finished: false,
             external: None,
-            versions: self.swaps.versions.clone(),
+            versions: self.swaps.versions_at(f.id),
         };
         let result = (|| -> Result<()> {
             match f.kind {
@@ -453,6 +473,9 @@ impl Coordinator {
         match &result {
             Ok(()) => {
                 super::crash::crash_point("metadata-written");
+                if self.swaps.is_switching(f.id) {
+                    super::crash::crash_point("swap-metadata-written");
+                }
                 tracing::debug!("snapshot {} complete in {duration_ms} ms", f.id);
                 for c in &self.controls {
                     let _ = c.send(Control::Complete(f.id));

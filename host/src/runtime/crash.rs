@@ -3,7 +3,9 @@
 //! named point is reached. Points: `part-pending` (a sink's part has become pending at a
 //! barrier), `metadata-written` (a checkpoint's metadata is written, its completion not
 //! yet announced), `commit-part` (between committing two parts), `restore` (keyed state
-//! restored, tasks not started).
+//! restored, tasks not started), `swap-switched` (a task switched to a swap's new version
+//! at its barrier, before acknowledging it), `swap-metadata-written` (the metadata of a
+//! swap's checkpoint is written, its completion not yet announced).
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -20,6 +20,7 @@ use super::plan::Plan;
 use super::report::JobReport;
 use super::state_dir::StateDir;
 use super::stop::StopSignal;
+use super::swapping::CanaryRollback;
 use crate::checkpoint::{
     CheckpointStore, Metadata, Restarter, Restore, SnapshotKind, metadata::FORMAT,
 };
@@ -108,6 +109,20 @@ impl Supervisor {
                         let _ = std::fs::remove_dir_all(self.state_dir.work());
                     }
                     return Ok(report);
+                }
+                Err(e) if e.downcast_ref::<CanaryRollback>().is_some() => {
+                    // Not a failure: back to the swap's checkpoint (the latest: none is
+                    // taken while a canary is watched), which runs the old version.
+                    tracing::warn!("{e:#}; restoring the swap's checkpoint");
+                    match store.latest() {
+                        Ok((Some(found), _)) => restore = Some(Restore { found }),
+                        Ok((None, _)) => {
+                            return Err(JobError::Failed(
+                                e.context("no checkpoint to roll back to"),
+                            ));
+                        }
+                        Err(e) => return Err(JobError::Failed(e)),
+                    }
                 }
                 Err(e) => {
                     if shared.cancel.load(Ordering::Relaxed) || is_cancelled(&e) {
@@ -211,6 +226,7 @@ impl Supervisor {
                     .collect(),
             ),
             components: self.state_dir.root().join("components"),
+            metrics: shared.metrics.clone(),
         });
         *shared.running.lock().expect("running attempt") = Arc::downgrade(&swap_ctx);
         if restore.is_some() {
@@ -235,15 +251,32 @@ impl Supervisor {
             sync_ms: 0.0,
             held_ms: 0.0,
             swaps: super::swapping::Swaps::new(swap_ctx, versions, self.swap_log.clone()),
+            cancel: cancel.clone(),
         };
         let coordinator = std::thread::Builder::new()
             .name("weir-coordinator".into())
             .spawn(move || coordinator.run())
             .context("starting the coordinator")?;
         let reports = run_tasks(attempt.tasks, cancel, &shared.cancel);
-        let ended = coordinator
+        let ended = match coordinator
             .join()
-            .map_err(|_| anyhow!("the checkpoint coordinator panicked"))??;
+            .map_err(|_| anyhow!("the checkpoint coordinator panicked"))?
+        {
+            Ok(ended) => ended,
+            Err(e) => match e.downcast::<CanaryRollback>() {
+                // A task failed while a canary was watched: its error is the reason.
+                Ok(mut rollback) => {
+                    if let Some(u) = rollback.unjudged.take() {
+                        if let Err(task) = &reports {
+                            rollback.why = format!("a task failed: {task:#}");
+                        }
+                        (*u).roll_back(&rollback.why);
+                    }
+                    return Err(rollback.into());
+                }
+                Err(e) => return Err(e),
+            },
+        };
         let reports = reports?;
         let how = shared.stop.requested().unwrap_or(Finish::Drained);
         Ok((reports, ended, how))

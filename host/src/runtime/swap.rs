@@ -37,6 +37,55 @@ pub struct SwapRequest {
     pub dry_run: bool,
     /// Who or what asked (for the log).
     pub requested_by: String,
+    /// Make the swap provisional: decided by how the new version does.
+    pub canary: Option<Canary>,
+}
+
+/// A provisional swap. Once switched, the new version runs while the job takes no
+/// checkpoint (so nothing it produced is committed by an exactly-once sink); when it has
+/// seen `records` records (or `time_ms` passed, or the input ended) its share of failed
+/// records (rejected by the function: errors, traps, deadlines) decides: at most
+/// `max_error_rate`, the swap is applied and checkpoints go on; more, the job rolls back
+/// to the swap's checkpoint with the old version, which processes every record after it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Canary {
+    /// Records the new version must see before it is judged.
+    pub records: u64,
+    /// The largest share of those that may fail (0 to 1).
+    #[serde(default = "default_max_error_rate")]
+    pub max_error_rate: f64,
+    /// Judge by then with what it saw, if fewer records came (ms).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_ms: Option<u64>,
+}
+
+fn default_max_error_rate() -> f64 {
+    0.01
+}
+
+impl Canary {
+    /// A canary of `records` records and the default error rate (1%).
+    pub fn of(records: u64) -> Self {
+        Self {
+            records,
+            max_error_rate: default_max_error_rate(),
+            time_ms: None,
+        }
+    }
+
+    /// Why it cannot be used, if it cannot.
+    pub fn check(&self) -> Result<()> {
+        if self.records == 0 {
+            bail!("a canary needs at least one record");
+        }
+        if !(0.0..=1.0).contains(&self.max_error_rate) {
+            bail!(
+                "the canary's max_error_rate is a share between 0 and 1, not {}",
+                self.max_error_rate
+            );
+        }
+        Ok(())
+    }
 }
 
 /// Where a new component comes from.
@@ -71,6 +120,8 @@ pub struct SwapContext {
     pub running: std::sync::Mutex<HashMap<usize, (String, PathBuf)>>,
     /// Where swapped-in components are kept (so a restore can load them).
     pub components: PathBuf,
+    /// The job's counts (a canary is judged by them).
+    pub metrics: Arc<super::Metrics>,
 }
 
 /// A swap ready to apply: the new instances, one per parallel instance.

@@ -152,6 +152,12 @@ impl TaskInstance {
         let save = !matches!(barrier.kind, BarrierKind::Swap { save: false, .. });
         let mut instances = Vec::new();
         let mut overlays = Vec::new();
+        // Records before the barrier went to the old version, after it to the new one;
+        // the snapshot names the new one, so a restore from it goes on with it.
+        if let BarrierKind::Swap { swap, .. } = barrier.kind {
+            self.chain.switch(swap)?;
+            super::crash::crash_point("swap-switched");
+        }
         if save {
             if let Some(s) = &self.source {
                 instances.push(s.state());
@@ -159,10 +165,6 @@ impl TaskInstance {
             let (links, o) = self.chain.snapshot(barrier)?;
             instances.extend(links);
             overlays = o;
-        }
-        // Records before the barrier went to the old version, after it to the new one.
-        if let BarrierKind::Swap { swap, .. } = barrier.kind {
-            self.chain.switch(swap)?;
         }
         self.chain.control(&Message::Barrier(barrier.clone()))?;
         let sync_ms = started.elapsed().as_secs_f64() * 1e3;

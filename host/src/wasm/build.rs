@@ -1,14 +1,32 @@
-//! Building a Rust guest crate into a component, when a manifest names a crate folder
-//! instead of a `.wasm` file.
+//! Building a function folder into a component, when a manifest names a folder instead
+//! of a `.wasm` file: a Rust crate with cargo, a JavaScript or Python function with its
+//! SDK's toolchain (see `languages`).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result, bail};
 
+use super::languages::{self, Language};
+
+/// Builds the function in `dir` — a Rust crate (`Cargo.toml`), a JavaScript function
+/// (`package.json`) or a Python function (`pyproject.toml`) — and returns the built
+/// component. Unchanged sources are not built again (cargo's own caching for Rust, a
+/// hash of the sources for JavaScript and Python).
+pub fn build_crate(dir: &Path) -> Result<PathBuf> {
+    match Language::detect(dir) {
+        Some(Language::Rust) => build_rust(dir),
+        Some(lang) => languages::build(lang, dir),
+        None => bail!(
+            "{} is not a function folder: it has no Cargo.toml (Rust), package.json (JavaScript) or pyproject.toml (Python)",
+            dir.display()
+        ),
+    }
+}
+
 /// Runs `cargo build --release --target wasm32-wasip2` in `dir` and returns the built
 /// component. Cargo's own caching makes this cheap when nothing changed.
-pub fn build_crate(dir: &Path) -> Result<PathBuf> {
+fn build_rust(dir: &Path) -> Result<PathBuf> {
     tracing::info!("building the component in {}", dir.display());
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let output = Command::new(cargo)

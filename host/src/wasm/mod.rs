@@ -3,7 +3,7 @@
 //!
 //! - `engine`: the engine configuration and the epoch ticker behind call deadlines.
 //! - `component`, `build`: components from `.wasm` files or Rust crate folders, compiled
-//!   once per content hash and cached on disk.
+//!   once per content hash and cached on disk; `languages`: JavaScript and Python folders.
 //! - `sandbox`: WASI that grants nothing, guest output into the log, the memory cap.
 //! - `store`, `keyed_host`, `broadcast_host`: what a store holds; the host sides of
 //!   `log`, `keyed-state` and `broadcast-state`.
@@ -19,6 +19,7 @@ mod failure;
 mod functions;
 mod instance;
 mod keyed_host;
+mod languages;
 mod log;
 mod sandbox;
 mod store;
@@ -31,4 +32,5 @@ pub use failure::{Failure, bytes};
 pub use functions::{BroadcastInstance, MapInstance, WindowInstance, check_output};
 pub use instance::{Exports, FunctionInfo, FunctionInstance, Prepared, linker};
 pub use keyed_host::{KeyedHost, MAX_ITEMS, MAX_READ_BYTES, MAX_VALUE_BYTES};
+pub use languages::{Language, builds_dir, guest_sdk_dir};
 pub use store::StoreData;

@@ -29,8 +29,8 @@ pub(super) fn operator(
         Some(p) => {
             let path = c.path(p);
             if path.is_dir() {
-                if !path.join("Cargo.toml").is_file() {
-                    c.report(Some(p.span()), f("component"), format!("{} is a folder without Cargo.toml: name a .wasm component or a Rust crate", path.display()));
+                if crate::wasm::Language::detect(&path).is_none() {
+                    c.report(Some(p.span()), f("component"), format!("{} is a folder without Cargo.toml, package.json or pyproject.toml: name a .wasm component or a Rust, JavaScript or Python function folder", path.display()));
                 }
             } else if !path.exists() {
                 c.report(

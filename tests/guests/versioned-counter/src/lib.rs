@@ -4,7 +4,9 @@
 //! another tag shows which version processed each record, and that the count carries
 //! over. Config `fail_init = true` makes `init` fail (a swap that must be refused);
 //! `count_as_map = true` declares `count` as a map state and `count_type = "..."` gives it
-//! another type tag (both conflict with the state a running version declared).
+//! another type tag (both conflict with the state a running version declared);
+//! `fail_every = N` makes every record whose `seq` is a multiple of N an error (a version
+//! that fails on a share of its records).
 
 use serde::Deserialize;
 use serde_json::json;
@@ -19,10 +21,13 @@ struct Config {
     count_as_map: bool,
     #[serde(default)]
     count_type: Option<String>,
+    #[serde(default)]
+    fail_every: Option<u64>,
 }
 
 pub struct VersionedCounter {
     tag: String,
+    fail_every: Option<u64>,
     count: ValueState<u64>,
 }
 
@@ -42,6 +47,7 @@ impl Map for VersionedCounter {
         }
         Ok(VersionedCounter {
             tag: config.tag,
+            fail_every: config.fail_every,
             count: count.value()?,
         })
     }
@@ -52,6 +58,12 @@ impl Map for VersionedCounter {
             .text()?
             .parse()
             .map_err(|e| weir_sdk::Error::msg(format!("not a sequence number: {e}")))?;
+        if self
+            .fail_every
+            .is_some_and(|every| seq.is_multiple_of(every))
+        {
+            bail!("record {seq} fails (fail_every)");
+        }
         let n = self.count.update(|n| n.unwrap_or(0) + 1)?;
         out.emit_json(&json!({ "key": key, "seq": seq, "count": n, "tag": self.tag }))
     }
