@@ -8,6 +8,7 @@
 //! - [`canonical`]: output lines in a form that compares regardless of order.
 //! - [`crash`]: killing `weir` processes with SIGKILL and running them again.
 //! - [`bench`]: measuring whole jobs (medians of alternating runs).
+//! - [`broker`]: a real Kafka-compatible broker (noida-db) started for a test.
 //! - [`native`]: the example functions compiled natively, for measuring Wasm against them.
 //! - [`ysb`]: YSB-shaped data and the benchmark's answer computed without weir.
 
@@ -18,6 +19,7 @@ use weir::manifest::{ComponentRef, Job, NodeKind, Override, SinkKind, load_file}
 use weir::runtime::{JobError, JobReport, RunOptions, run};
 
 pub mod bench;
+pub mod broker;
 pub mod crash;
 pub mod native;
 pub mod ysb;

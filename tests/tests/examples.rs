@@ -76,7 +76,10 @@ fn every_example_job_accounts_for_every_record_at_every_node() {
     let mut jobs: Vec<_> = std::fs::read_dir(&root)
         .unwrap()
         .flatten()
-        .map(|e| e.path().join("job.toml"))
+        .map(|e| e.path())
+        // The Kafka examples need a broker: `kafka_examples` runs them against one.
+        .filter(|d| !d.to_string_lossy().ends_with("-kafka"))
+        .map(|d| d.join("job.toml"))
         .filter(|p| p.is_file())
         .collect();
     jobs.sort();

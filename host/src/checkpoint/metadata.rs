@@ -177,6 +177,53 @@ pub enum OperatorState {
         /// Parts to commit when this snapshot completes.
         pending: Vec<PendingPart>,
     },
+    /// A Kafka source reader: where it is in each partition it reads.
+    KafkaSource {
+        /// Its partitions.
+        partitions: Vec<PartitionState>,
+    },
+    /// A Kafka sink: its transaction waiting for its checkpoint (exactly-once).
+    KafkaSink {
+        /// The transaction to commit when this snapshot completes, if any.
+        pending: Option<KafkaTxn>,
+    },
+}
+
+/// Where a reader is in one Kafka partition.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PartitionState {
+    /// The topic.
+    pub topic: String,
+    /// The partition.
+    pub partition: i32,
+    /// The offset of the next record to read.
+    pub offset: i64,
+    /// The largest event timestamp read so far (the partition's watermark follows it).
+    pub max_ts: i64,
+    /// A bounded source's end: the offset the partition is read up to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end: Option<i64>,
+}
+
+/// A Kafka transaction written and flushed at a barrier, to be committed when its
+/// checkpoint completes. Its records are kept in a spool file until the commit is
+/// confirmed, so a transaction lost to a crash between the checkpoint's completion and
+/// the commit is written again on recovery.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct KafkaTxn {
+    /// The producer's transactional id.
+    pub transactional_id: String,
+    /// The lineage of runs the sink belongs to (kept across restores): progress records
+    /// are keyed by it and the transactional id.
+    pub run: String,
+    /// The checkpoint whose completion commits it.
+    pub checkpoint: u64,
+    /// The records written in it.
+    pub spool: PathBuf,
+    /// Bytes of the spool that belong to it.
+    pub bytes: u64,
+    /// Records in it.
+    pub records: u64,
 }
 
 /// Where a reader is in one split of a file.

@@ -20,8 +20,8 @@ pub mod store;
 pub mod tracker;
 
 pub use metadata::{
-    InstanceState, KeyedSnapshot, Metadata, OperatorState, PendingPart, Role, SnapshotKind,
-    SplitState, StateId,
+    InstanceState, KafkaTxn, KeyedSnapshot, Metadata, OperatorState, PartitionState, PendingPart,
+    Role, SnapshotKind, SplitState, StateId,
 };
 pub use restart::Restarter;
 pub use restore::{KeyedPiece, Restore};

@@ -11,7 +11,10 @@ use std::path::PathBuf;
 
 use anyhow::{Result, bail};
 
-use super::metadata::{InstanceState, KeyedSnapshot, Metadata, OperatorState, Role, SplitState};
+use super::metadata::{
+    InstanceState, KafkaTxn, KeyedSnapshot, Metadata, OperatorState, PartitionState, Role,
+    SplitState,
+};
 use super::store::Found;
 use crate::manifest::{Job, NodeKind};
 use crate::state::KeyGroupRange;
@@ -171,6 +174,40 @@ impl Restore {
                 .map(|(_, s)| s)
                 .collect(),
         )
+    }
+
+    /// Every Kafka partition the old readers of source `uid` read, with where each was:
+    /// a new reader takes the ones it owns at the new parallelism. `None` if the
+    /// snapshot has no state of this source.
+    pub fn kafka_partitions(&self, uid: &str) -> Option<Vec<PartitionState>> {
+        let old: Vec<&InstanceState> = self.instances(uid).collect();
+        if old.is_empty() {
+            return None;
+        }
+        let mut all: Vec<PartitionState> = old
+            .iter()
+            .flat_map(|i| match &i.state {
+                OperatorState::KafkaSource { partitions } => partitions.clone(),
+                _ => Vec::new(),
+            })
+            .collect();
+        all.sort_by(|a, b| (&a.topic, a.partition).cmp(&(&b.topic, b.partition)));
+        Some(all)
+    }
+
+    /// The Kafka transactions the old instances of sink `uid` left pending.
+    pub fn kafka_txns(&self, uid: &str) -> Vec<KafkaTxn> {
+        self.instances(uid)
+            .filter_map(|i| match &i.state {
+                OperatorState::KafkaSink { pending } => pending.clone(),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// How many instances node `uid` had.
+    pub fn parallelism_of(&self, uid: &str) -> Option<u32> {
+        self.instances(uid).map(|i| i.parallelism).max()
     }
 
     /// Every file any old reader of source `uid` had a split of.

@@ -175,6 +175,32 @@ fn inspect(path: &Path) -> Result<()> {
                     pending.len(),
                     pending.iter().map(|p| p.records).sum::<u64>()
                 )?,
+                OperatorState::KafkaSource { partitions } => {
+                    writeln!(out)?;
+                    for p in partitions {
+                        writeln!(
+                            out,
+                            "      {}[{}]: at offset {}{}, max event time {}",
+                            p.topic,
+                            p.partition,
+                            p.offset,
+                            p.end.map(|e| format!(" of {e}")).unwrap_or_default(),
+                            if p.max_ts == i64::MIN {
+                                "none".to_owned()
+                            } else {
+                                p.max_ts.to_string()
+                            }
+                        )?;
+                    }
+                }
+                OperatorState::KafkaSink { pending } => match pending {
+                    Some(t) => writeln!(
+                        out,
+                        " transaction `{}` of checkpoint {} pending ({} records)",
+                        t.transactional_id, t.checkpoint, t.records
+                    )?,
+                    None => writeln!(out, " no transaction pending")?,
+                },
                 OperatorState::None => writeln!(out)?,
             }
             if let Some(k) = &i.keyed {

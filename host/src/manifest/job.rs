@@ -226,6 +226,75 @@ pub enum SourceKind {
         /// Keep reading appended data.
         follow: bool,
     },
+    /// Kafka topics, each partition a split.
+    Kafka(KafkaSource),
+}
+
+/// A Kafka source, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KafkaSource {
+    /// Bootstrap brokers, `host:port` separated by commas.
+    pub brokers: String,
+    /// Which topics.
+    pub topics: KafkaTopics,
+    /// The consumer group offsets are committed to when checkpoints complete (for lag
+    /// monitoring), and read from with `start = "committed"`.
+    pub group_id: Option<String>,
+    /// Where a run without a checkpoint starts.
+    pub start: KafkaStart,
+    /// librdkafka properties passed through.
+    pub properties: Vec<(String, String)>,
+    /// Read up to the end offsets seen at the start, then end.
+    pub bounded: bool,
+    /// How often topics and partitions are looked up again (new ones are read from their
+    /// start).
+    pub discovery_interval_ms: u64,
+    /// How long to wait for the brokers at start before failing.
+    pub connect_timeout_ms: u64,
+}
+
+/// The topics a Kafka source reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KafkaTopics {
+    /// These topics.
+    Names(Vec<String>),
+    /// Every topic whose whole name matches this regular expression, including topics
+    /// created while the job runs.
+    Pattern(String),
+}
+
+/// Where a Kafka source starts reading (when no checkpoint says where it was).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KafkaStart {
+    /// The oldest offset of each partition.
+    Earliest,
+    /// The end of each partition: only what is written after the start.
+    Latest,
+    /// The offsets committed to the consumer group (the earliest where there are none).
+    Committed,
+    /// The first offset whose timestamp is at or after this (epoch milliseconds).
+    Timestamp(i64),
+}
+
+/// A Kafka sink, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KafkaSink {
+    /// Bootstrap brokers, `host:port` separated by commas.
+    pub brokers: String,
+    /// The topic written.
+    pub topic: String,
+    /// librdkafka properties passed through.
+    pub properties: Vec<(String, String)>,
+    /// At-least-once (flushed at every barrier) or exactly-once (transactions committed
+    /// when checkpoints complete).
+    pub delivery: Delivery,
+    /// Instance `i` of the sink uses the transactional id `<prefix>-<i>` (exactly-once).
+    pub transactional_id_prefix: String,
+    /// The compacted topic recording which checkpoint each transactional id committed
+    /// last (exactly-once).
+    pub progress_topic: String,
+    /// How long to wait for the brokers at start before failing.
+    pub connect_timeout_ms: u64,
 }
 
 /// How file lines become records.
@@ -255,6 +324,8 @@ pub enum TimestampFrom {
     Field(FieldPath),
     /// The wall clock when the record is read.
     Ingestion,
+    /// The timestamp Kafka keeps with each record (Kafka sources).
+    Kafka,
     /// The map function that reads the source (chained to it) sets them; the source
     /// keeps its watermarks per split from what the function emits, so the document is
     /// parsed once, by the function, not also by the host.
@@ -418,4 +489,6 @@ pub enum SinkKind {
     },
     /// Standard output, one line per record.
     Stdout,
+    /// A Kafka topic.
+    Kafka(KafkaSink),
 }

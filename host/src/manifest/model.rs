@@ -113,7 +113,7 @@ pub struct ControlTable {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SourceTable {
-    /// `file`.
+    /// `file` or `kafka`.
     pub kind: Spanned<String>,
     /// File or folder to read (file sources).
     pub path: Option<Spanned<String>>,
@@ -121,6 +121,22 @@ pub struct SourceTable {
     pub format: Option<Spanned<String>>,
     /// Keep reading data appended to the files instead of ending at their end.
     pub follow: Option<bool>,
+    /// Kafka: the bootstrap brokers, `"host:port,host:port"` or a list.
+    pub brokers: Option<Spanned<OneOrMany>>,
+    /// Kafka: a topic, a list of topics, or `{ pattern = "regex" }`.
+    pub topics: Option<Spanned<TopicsValue>>,
+    /// Kafka: the consumer group offsets are committed to on checkpoint completion.
+    pub group_id: Option<Spanned<String>>,
+    /// Kafka: `earliest` (default), `latest`, `committed` or `{ timestamp = ... }`.
+    pub start: Option<Spanned<StartValue>>,
+    /// Kafka: librdkafka properties passed through.
+    pub properties: Option<Spanned<BTreeMap<String, Spanned<toml::Value>>>>,
+    /// Kafka: read up to the end offsets seen at the start, then end.
+    pub bounded: Option<Spanned<bool>>,
+    /// Kafka: how often topics and partitions are looked up again (default 10s).
+    pub discovery_interval: Option<Spanned<Millis>>,
+    /// Kafka: how long to wait for the brokers at start (default 30s).
+    pub connect_timeout: Option<Spanned<Millis>>,
     /// Parallel readers (default: the job's parallelism; a broadcast input runs as one).
     pub parallelism: Option<Spanned<u32>>,
     /// Event time and watermarks.
@@ -129,13 +145,50 @@ pub struct SourceTable {
     pub uid: Option<Spanned<String>>,
 }
 
+/// A string, or a list of strings.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    /// One.
+    One(String),
+    /// Several.
+    Many(Vec<String>),
+}
+
+/// `topics`: a name, names, or `{ pattern = "..." }`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum TopicsValue {
+    /// Names.
+    Names(OneOrMany),
+    /// A regular expression of topic names.
+    Pattern {
+        /// The expression (matching whole names).
+        pattern: String,
+    },
+}
+
+/// `start`: a word, or `{ timestamp = ... }`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum StartValue {
+    /// `earliest`, `latest` or `committed`.
+    Word(String),
+    /// The first record at or after a time: epoch milliseconds, or an RFC 3339 time.
+    Timestamp {
+        /// The time.
+        timestamp: toml::Value,
+    },
+}
+
 /// `[sources.<name>.event_time]`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EventTimeTable {
     /// Field of the JSON value holding epoch milliseconds (number or string).
     pub field: Option<Spanned<String>>,
-    /// `ingestion`: stamp records with the wall clock when read; `function`: the map
+    /// `ingestion`: stamp records with the wall clock when read; `kafka`: the timestamp
+    /// Kafka keeps with each record (Kafka sources); `function`: the map
     /// function reading the source sets the timestamps (the source still keeps a
     /// watermark per split, from the timestamps of what the function emits).
     pub from: Option<Spanned<String>>,
@@ -233,7 +286,7 @@ pub struct LimitsTable {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SinkTable {
-    /// `file` or `stdout`.
+    /// `file`, `stdout` or `kafka`.
     pub kind: Spanned<String>,
     /// What to write (as `operators.*.input`).
     pub input: Spanned<String>,
@@ -245,6 +298,22 @@ pub struct SinkTable {
     /// `values` (default: each record's value) or `envelope` (key, timestamp, headers
     /// and value as one JSON object).
     pub format: Option<Spanned<String>>,
+    /// Kafka: the bootstrap brokers, `"host:port,host:port"` or a list.
+    pub brokers: Option<Spanned<OneOrMany>>,
+    /// Kafka: the topic written.
+    pub topic: Option<Spanned<String>>,
+    /// Kafka: librdkafka properties passed through.
+    pub properties: Option<Spanned<BTreeMap<String, Spanned<toml::Value>>>>,
+    /// Kafka, exactly-once: instance `i` uses the transactional id `<prefix>-<i>`
+    /// (default `weir-<job>-<sink uid>`).
+    pub transactional_id_prefix: Option<Spanned<String>>,
+    /// Kafka, exactly-once: the compacted topic recording the checkpoint each
+    /// transactional id committed last (default `weir-progress`).
+    pub progress_topic: Option<Spanned<String>>,
+    /// Kafka: parallel instances (default: the job's parallelism).
+    pub parallelism: Option<Spanned<u32>>,
+    /// Kafka: how long to wait for the brokers at start (default 30s).
+    pub connect_timeout: Option<Spanned<Millis>>,
     /// Stable id of the sink's state in checkpoints (default: its name).
     pub uid: Option<Spanned<String>>,
 }

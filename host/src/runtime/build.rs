@@ -13,7 +13,8 @@ use super::functions::{PreparedFn, subtask_init};
 use super::metrics::NodeMetrics;
 use super::options::RunOptions;
 use crate::checkpoint::Restore;
-use crate::connector::{FileSink, FileSource, PartSink, StdoutSink, plan_splits};
+use crate::connector::kafka::{self, KafkaSource, ReaderOf};
+use crate::connector::{FileSink, FileSource, PartSink, Source, StdoutSink, plan_splits};
 use crate::manifest::{Job, Node, NodeKind, OperatorKind, SinkKind, SourceKind};
 use crate::operator::{
     BroadcastOperator, ErrorHandler, MapOperator, Operator, WasmFunctions, WindowOperator,
@@ -99,15 +100,35 @@ impl Builder<'_> {
     }
 
     /// The reader of instance `sub` of source `n`.
-    pub fn source(&self, n: &Node, sub: u32, metrics: Arc<NodeMetrics>) -> Result<FileSource> {
+    pub fn source(&self, n: &Node, sub: u32, metrics: Arc<NodeMetrics>) -> Result<Box<dyn Source>> {
         let NodeKind::Source { kind, event_time } = &n.kind else {
             bail!("not a source")
         };
-        let SourceKind::File {
-            path,
-            format,
-            follow,
-        } = kind;
+        let (path, format, follow) = match kind {
+            SourceKind::File {
+                path,
+                format,
+                follow,
+            } => (path, format, follow),
+            SourceKind::Kafka(k) => {
+                let restored = self.restore.and_then(|r| r.kafka_partitions(&n.uid));
+                let of = ReaderOf {
+                    name: &n.name,
+                    job: &self.job.name,
+                    subtask: sub,
+                    parallelism: n.parallelism,
+                };
+                return Ok(Box::new(KafkaSource::open(
+                    of,
+                    k,
+                    event_time.clone(),
+                    restored,
+                    self.job.batch_size,
+                    self.clock(),
+                    metrics,
+                )?));
+            }
+        };
         let p = n.parallelism;
         if let Some(r) = self.restore.filter(|r| r.has(&n.uid)) {
             let mut splits = r.splits(&n.uid, sub, p).unwrap_or_default();
@@ -131,7 +152,7 @@ impl Builder<'_> {
                     });
                 }
             }
-            return Ok(FileSource::restored(
+            return Ok(Box::new(FileSource::restored(
                 splits,
                 *format,
                 *follow,
@@ -139,7 +160,7 @@ impl Builder<'_> {
                 self.job.batch_size,
                 self.clock(),
                 metrics,
-            ));
+            )));
         }
         let splits = plan_splits(path, p as usize, *follow)
             .with_context(|| format!("source `{}`", n.name))?;
@@ -149,7 +170,7 @@ impl Builder<'_> {
             .filter(|(i, _)| *i % p as usize == sub as usize)
             .map(|(_, s)| s)
             .collect();
-        Ok(FileSource::new(
+        Ok(Box::new(FileSource::new(
             mine,
             *format,
             *follow,
@@ -157,7 +178,7 @@ impl Builder<'_> {
             self.job.batch_size,
             self.clock(),
             metrics,
-        ))
+        )))
     }
 
     /// Instance `sub` of operator or sink `n`, over `keyed` state.
@@ -193,6 +214,22 @@ impl Builder<'_> {
                 format,
                 ..
             } => Ok(Box::new(StdoutSink::new(*format, metrics))),
+            NodeKind::Sink {
+                kind: SinkKind::Kafka(k),
+                ..
+            } => Ok(Box::new(kafka::KafkaSink::create(
+                k,
+                kafka::SinkSetup {
+                    name: &n.name,
+                    job: &self.job.name,
+                    uid: &n.uid,
+                    subtask: sub,
+                    spool_dir: kafka::spool_dir(self.job, &n.uid),
+                    transaction_timeout_ms: kafka::transaction_timeout_ms(self.job, k),
+                    next_id: self.next_id.clone(),
+                    metrics,
+                },
+            )?)),
             NodeKind::Source { .. } => bail!("a source is not an operator"),
             NodeKind::Operator(o) => {
                 let state = self.keyed_state(n, keyed);

@@ -529,13 +529,15 @@ impl Coordinator {
     }
 }
 
-/// Commits the parts that finished sinks left pending in a completed snapshot.
+/// Commits the parts and Kafka transactions that finished sinks left pending in a
+/// completed snapshot.
 pub fn commit_pending(instances: &[InstanceState]) -> Result<()> {
     let parts = instances.iter().flat_map(|i| match &i.state {
         OperatorState::Sink { pending } if i.finished => pending.as_slice(),
         _ => &[],
     });
-    commit_parts(parts)
+    commit_parts(parts)?;
+    crate::connector::kafka::commit_finished(instances)
 }
 
 /// Bytes of the files under `dir` that are not shared with another checkpoint.

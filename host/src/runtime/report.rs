@@ -127,6 +127,7 @@ impl JobReport {
                     target: match kind {
                         SinkKind::File { path, .. } => path.display().to_string(),
                         SinkKind::Stdout => "stdout".to_owned(),
+                        SinkKind::Kafka(k) => format!("kafka topic {}", k.topic),
                     },
                     records: r.records_in,
                 }),

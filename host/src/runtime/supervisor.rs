@@ -180,6 +180,7 @@ impl Supervisor {
         } else {
             shared.metrics.restart_from(BTreeMap::new());
         }
+        crate::connector::kafka::prepare(&self.job, restore)?;
         let work = self.state_dir.fresh_work()?;
         // Operators a restored snapshot says run a swapped-in version run that version.
         let versions = restore

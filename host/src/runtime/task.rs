@@ -17,8 +17,8 @@ use super::exchange::Cancelled;
 use super::message::{Barrier, BarrierKind, Data, Envelope, Message};
 use super::stop::StopSignal;
 use super::watermarks::{Change, WatermarkTracker};
-use crate::checkpoint::{InstanceState, OperatorState, Role};
-use crate::connector::{FileSource, SourceEvent};
+use crate::checkpoint::{InstanceState, Role};
+use crate::connector::{Source, SourceEvent};
 use crate::manifest::CheckpointMode;
 use crate::operator::{Finish, Input, OperatorReport};
 
@@ -37,7 +37,7 @@ pub struct Port {
 /// The source a task starts with, and who it is in snapshots.
 pub struct SourceHead {
     /// The reader.
-    pub reader: FileSource,
+    pub reader: Box<dyn Source>,
     /// Node name.
     pub node: String,
     /// Node uid.
@@ -60,9 +60,7 @@ impl SourceHead {
             parallelism: self.parallelism,
             component: None,
             keyed: None,
-            state: OperatorState::Source {
-                splits: self.reader.snapshot(),
-            },
+            state: self.reader.positions(),
             counters: self.metrics.counts().to_map(),
             finished: false,
         }
@@ -211,7 +209,12 @@ impl TaskInstance {
                     return Ok(Some(Finish::Stopped));
                 }
             }
-            Control::Complete(id) => self.chain.checkpoint_complete(id)?,
+            Control::Complete(id) => {
+                if let Some(s) = &mut self.source {
+                    s.reader.checkpoint_complete(id)?;
+                }
+                self.chain.checkpoint_complete(id)?
+            }
             Control::Stage {
                 swap,
                 node,

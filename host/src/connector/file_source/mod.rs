@@ -13,28 +13,12 @@ use std::sync::Arc;
 
 use anyhow::Result;
 
+use super::source::{Source, SourceEvent};
 use super::splits::Split;
 use crate::manifest::{EventTime, FileFormat, TimestampFrom};
 use crate::record::Batch;
 use crate::runtime::{Clock, NodeMetrics};
 use split_reader::SplitReader;
-
-/// What a source produces.
-#[derive(Debug)]
-pub enum SourceEvent {
-    /// Records.
-    Data(Batch),
-    /// The reader's watermark advanced.
-    Watermark(i64),
-    /// Every split still open is idle.
-    Idle,
-    /// Everything the files held at the start has been read.
-    CaughtUp,
-    /// Nothing more will come.
-    End,
-    /// Nothing available right now (following growing files).
-    Pending,
-}
 
 /// A parallel reader of a file source.
 pub struct FileSource {
@@ -228,7 +212,8 @@ impl FileSource {
                 return;
             }
             let ts = match from {
-                None | Some(TimestampFrom::Function) => None,
+                // Kafka timestamps are refused for file sources by the manifest checks.
+                None | Some(TimestampFrom::Function | TimestampFrom::Kafka) => None,
                 Some(TimestampFrom::Ingestion) => Some(now),
                 Some(TimestampFrom::Field(path)) => {
                     match path.find(line).ok().and_then(|f| f.epoch_millis().ok()) {
@@ -309,6 +294,26 @@ impl FileSource {
             self.emitted = wm;
             self.queue.push_back(SourceEvent::Watermark(wm));
         }
+    }
+}
+
+impl Source for FileSource {
+    fn next_event(&mut self) -> Result<SourceEvent> {
+        FileSource::next_event(self)
+    }
+
+    fn positions(&self) -> crate::checkpoint::OperatorState {
+        crate::checkpoint::OperatorState::Source {
+            splits: self.snapshot(),
+        }
+    }
+
+    fn timestamps_from_function(&self) -> bool {
+        FileSource::timestamps_from_function(self)
+    }
+
+    fn observe(&mut self, max_timestamp: i64) {
+        FileSource::observe(self, max_timestamp)
     }
 }
 

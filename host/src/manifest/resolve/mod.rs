@@ -7,6 +7,7 @@
 
 mod graph;
 mod job_table;
+mod kafka;
 mod operator;
 mod sink;
 mod source;
@@ -113,6 +114,7 @@ macro_rules! choices {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum SourceType {
     File,
+    Kafka,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,6 +128,7 @@ pub(super) enum OperatorType {
 pub(super) enum SinkType {
     File,
     Stdout,
+    Kafka,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,14 +143,23 @@ pub(super) enum WindowType {
 pub(super) enum TimestampWord {
     Ingestion,
     Function,
+    Kafka,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum KafkaStartWord {
+    Earliest,
+    Latest,
+    Committed,
 }
 
 choices! {
-    SourceType { "file" => SourceType::File }
+    SourceType { "file" => SourceType::File, "kafka" => SourceType::Kafka }
     OperatorType { "map" => OperatorType::Map, "window" => OperatorType::Window, "broadcast" => OperatorType::Broadcast }
-    SinkType { "file" => SinkType::File, "stdout" => SinkType::Stdout }
+    SinkType { "file" => SinkType::File, "stdout" => SinkType::Stdout, "kafka" => SinkType::Kafka }
     WindowType { "tumbling" => WindowType::Tumbling, "sliding" => WindowType::Sliding, "session" => WindowType::Session, "count" => WindowType::Count }
-    TimestampWord { "ingestion" => TimestampWord::Ingestion, "function" => TimestampWord::Function }
+    TimestampWord { "ingestion" => TimestampWord::Ingestion, "function" => TimestampWord::Function, "kafka" => TimestampWord::Kafka }
+    KafkaStartWord { "earliest" => KafkaStartWord::Earliest, "latest" => KafkaStartWord::Latest, "committed" => KafkaStartWord::Committed }
     StateBackendKind { "rocksdb" => StateBackendKind::RocksDb, "memory" => StateBackendKind::Memory }
     FileFormat { "json-lines" => FileFormat::JsonLines, "text-lines" => FileFormat::TextLines }
     TimeDomain { "event" => TimeDomain::Event, "processing" => TimeDomain::Processing }
@@ -339,7 +351,13 @@ pub(crate) fn resolve(m: Manifest, loc: &Locator, base: &Path) -> Result<Job, Di
         if repeated.contains(&("sinks", n.as_str())) {
             continue;
         }
-        let (node, input) = sink(&mut c, n, s);
+        let sink_uid = uid(&s.get_ref().uid, n);
+        let defaults = kafka::SinkDefaults {
+            job: &name,
+            uid: &sink_uid,
+            checkpoints: checkpoint.is_some(),
+        };
+        let (node, input) = sink(&mut c, n, s, &defaults, parallelism);
         if let Some((r, span)) = input {
             edges.push((n.clone(), r, span, format!("sinks.{n}.input")));
         }

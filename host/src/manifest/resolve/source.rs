@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use toml::Spanned;
 
-use super::{Checker, SourceType, TimestampWord};
+use super::{Checker, SourceType, TimestampWord, kafka};
 use crate::manifest::job::*;
 use crate::manifest::model::SourceTable;
 use crate::record::json_field::FieldPath;
@@ -12,7 +12,20 @@ use crate::record::json_field::FieldPath;
 pub(super) fn source(c: &mut Checker<'_>, name: &str, s: &Spanned<SourceTable>) -> NodeKind {
     let f = |field: &str| format!("sources.{name}.{field}");
     let t = s.get_ref();
-    let _kind: Option<SourceType> = c.choice(&t.kind, &f("kind"));
+    let kind = match c.choice(&t.kind, &f("kind")) {
+        Some(SourceType::Kafka) => SourceKind::Kafka(kafka::source(c, name, s)),
+        _ => {
+            kafka::reject_source_fields(c, name, t);
+            file(c, name, s)
+        }
+    };
+    let event_time = event_time(c, name, t, &kind);
+    NodeKind::Source { kind, event_time }
+}
+
+fn file(c: &mut Checker<'_>, name: &str, s: &Spanned<SourceTable>) -> SourceKind {
+    let f = |field: &str| format!("sources.{name}.{field}");
+    let t = s.get_ref();
     let path = match &t.path {
         Some(p) => {
             let path = c.path(p);
@@ -34,59 +47,80 @@ pub(super) fn source(c: &mut Checker<'_>, name: &str, s: &Spanned<SourceTable>) 
             PathBuf::new()
         }
     };
-    let format = c.choice_or(&t.format, &f("format"), FileFormat::JsonLines);
-    let event_time = t.event_time.as_ref().map(|et| {
-        let e = et.get_ref();
-        let from = match (&e.field, &e.from) {
-            (Some(field), None) => {
-                if format == FileFormat::TextLines {
+    SourceKind::File {
+        path,
+        format: c.choice_or(&t.format, &f("format"), FileFormat::JsonLines),
+        follow: t.follow.unwrap_or(false),
+    }
+}
+
+fn event_time(
+    c: &mut Checker<'_>,
+    name: &str,
+    t: &SourceTable,
+    kind: &SourceKind,
+) -> Option<EventTime> {
+    let f = |field: &str| format!("sources.{name}.{field}");
+    let et = t.event_time.as_ref()?;
+    let e = et.get_ref();
+    let text = matches!(
+        kind,
+        SourceKind::File {
+            format: FileFormat::TextLines,
+            ..
+        }
+    );
+    let from = match (&e.field, &e.from) {
+        (Some(field), None) => {
+            if text {
+                c.report(
+                    Some(field.span()),
+                    f("event_time.field"),
+                    "text lines have no fields: use `json-lines`, or `from = \"ingestion\"`",
+                );
+            }
+            match FieldPath::parse(field.get_ref()) {
+                Ok(p) => TimestampFrom::Field(p),
+                Err(m) => {
+                    c.report(Some(field.span()), f("event_time.field"), m);
+                    TimestampFrom::Ingestion
+                }
+            }
+        }
+        (None, Some(from)) => match c.choice(from, &f("event_time.from")) {
+            Some(TimestampWord::Function) => TimestampFrom::Function,
+            Some(TimestampWord::Kafka) => {
+                if !matches!(kind, SourceKind::Kafka(_)) {
                     c.report(
-                        Some(field.span()),
-                        f("event_time.field"),
-                        "text lines have no fields: use `json-lines`, or `from = \"ingestion\"`",
+                        Some(from.span()),
+                        f("event_time.from"),
+                        "only records read from Kafka have a Kafka timestamp",
                     );
                 }
-                match FieldPath::parse(field.get_ref()) {
-                    Ok(p) => TimestampFrom::Field(p),
-                    Err(m) => {
-                        c.report(Some(field.span()), f("event_time.field"), m);
-                        TimestampFrom::Ingestion
-                    }
-                }
+                TimestampFrom::Kafka
             }
-            (None, Some(from)) => match c.choice(from, &f("event_time.from")) {
-                Some(TimestampWord::Function) => TimestampFrom::Function,
-                _ => TimestampFrom::Ingestion,
-            },
-            (Some(_), Some(from)) => {
-                c.report(
-                    Some(from.span()),
-                    f("event_time"),
-                    "give either `field` or `from`, not both",
-                );
-                TimestampFrom::Ingestion
-            }
-            (None, None) => {
-                c.report(
-                    Some(et.span()),
-                    f("event_time"),
-                    "needs `field` (a JSON field of epoch milliseconds) or `from = \"ingestion\"`",
-                );
-                TimestampFrom::Ingestion
-            }
-        };
-        EventTime {
-            from,
-            max_out_of_orderness_ms: e.max_out_of_orderness.as_ref().map_or(0, |m| m.get_ref().0),
-            idle_timeout_ms: e.idle_timeout.as_ref().map(|m| m.get_ref().0),
-        }
-    });
-    NodeKind::Source {
-        kind: SourceKind::File {
-            path,
-            format,
-            follow: t.follow.unwrap_or(false),
+            _ => TimestampFrom::Ingestion,
         },
-        event_time,
-    }
+        (Some(_), Some(from)) => {
+            c.report(
+                Some(from.span()),
+                f("event_time"),
+                "give either `field` or `from`, not both",
+            );
+            TimestampFrom::Ingestion
+        }
+        (None, None) => {
+            c.report(
+                Some(et.span()),
+                f("event_time"),
+                "needs `field` (a JSON field of epoch milliseconds) or `from = \"ingestion\"`",
+            );
+            TimestampFrom::Ingestion
+        }
+    };
+    Some(EventTime {
+        from,
+        max_out_of_orderness_ms: e.max_out_of_orderness.as_ref().map_or(0, |m| m.get_ref().0),
+        idle_timeout_ms: e.idle_timeout.as_ref().map(|m| m.get_ref().0),
+    })
 }

@@ -1,0 +1,51 @@
+//! What a source task reads, whatever the source: the events a reader produces and the
+//! calls a task makes on it.
+
+use anyhow::Result;
+
+use crate::checkpoint::OperatorState;
+use crate::record::Batch;
+
+/// What a source produces.
+#[derive(Debug)]
+pub enum SourceEvent {
+    /// Records.
+    Data(Batch),
+    /// The reader's watermark advanced.
+    Watermark(i64),
+    /// Every split still open is idle.
+    Idle,
+    /// Everything the source held at the start has been read.
+    CaughtUp,
+    /// Nothing more will come.
+    End,
+    /// Nothing available right now (following growing files, waiting on a topic).
+    Pending,
+}
+
+/// One parallel reader of a source: a file source or a Kafka source. A source task
+/// calls it between batches; barriers are injected between two calls of
+/// [`next_event`](Source::next_event), so [`positions`](Source::positions) is where the
+/// next batch starts.
+pub trait Source: Send {
+    /// The next event.
+    fn next_event(&mut self) -> Result<SourceEvent>;
+
+    /// Where the reader is in each of its splits (what a checkpoint records).
+    fn positions(&self) -> OperatorState;
+
+    /// Whether the function reading this source sets its timestamps (see
+    /// [`observe`](Source::observe)).
+    fn timestamps_from_function(&self) -> bool;
+
+    /// The function that read the last batch emitted records up to `max_timestamp`: the
+    /// batch's split advances by it (when timestamps come from the function).
+    fn observe(&mut self, max_timestamp: i64);
+
+    /// Snapshot `id`, the latest this reader took, completed. By default nothing
+    /// happens; a Kafka source commits the snapshot's offsets to its consumer group.
+    fn checkpoint_complete(&mut self, id: u64) -> Result<()> {
+        let _ = id;
+        Ok(())
+    }
+}

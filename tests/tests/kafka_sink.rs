@@ -1,0 +1,263 @@
+//! Kafka sinks against a real broker (noida-db, started by each test): records keep their
+//! key, timestamp and headers from topic to topic, at-least-once and exactly-once; keys
+//! land where Java's partitioner puts them; a rescale of the sink leaves no transaction
+//! open; a record over the size limit fails the job naming the sink, topic and record.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use weir::manifest::{Job, load_str};
+use weir::runtime::start;
+use weir_tests::Harness;
+use weir_tests::broker::{Broker, Rec};
+
+fn job(h: &Harness, text: &str) -> Job {
+    match load_str(text, Path::new("job.toml"), h.dir.path(), &[]) {
+        Ok(j) => j,
+        Err(d) => panic!("{d}"),
+    }
+}
+
+fn recent() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+        - 3_600_000
+}
+
+/// `n` records with keys, timestamps and headers over 3 partitions.
+fn input(n: usize) -> Vec<Rec> {
+    let base = recent();
+    (0..n)
+        .map(|i| Rec {
+            partition: Some(i as i32 % 3),
+            key: (i % 5 != 0).then(|| format!("k{}", i % 11).into_bytes()),
+            value: format!("{{\"i\":{i}}}").into_bytes(),
+            timestamp: Some(base + i as i64),
+            headers: if i % 2 == 0 {
+                vec![
+                    ("h".into(), i.to_string().into_bytes()),
+                    ("e".into(), vec![]),
+                ]
+            } else {
+                vec![]
+            },
+            offset: 0,
+        })
+        .collect()
+}
+
+/// What a copy of a record must keep: key, value, timestamp, headers.
+type Content = (
+    Option<Vec<u8>>,
+    Vec<u8>,
+    Option<i64>,
+    Vec<(String, Vec<u8>)>,
+);
+
+/// A record without where it was.
+fn content(r: &Rec) -> Content {
+    (
+        r.key.clone(),
+        r.value.clone(),
+        r.timestamp,
+        r.headers.clone(),
+    )
+}
+
+fn copy_job(addr: &str, delivery: &str, checkpoints: bool, from: &str, to: &str) -> String {
+    format!(
+        r#"[job]
+name = "copy"
+parallelism = 2
+batch_size = 32
+{checkpoint}
+[sources.in]
+kind = "kafka"
+brokers = "{addr}"
+topics = "{from}"
+bounded = true
+
+[sources.in.event_time]
+from = "kafka"
+
+[sinks.out]
+kind = "kafka"
+input = "in"
+brokers = "{addr}"
+topic = "{to}"
+delivery = "{delivery}"
+"#,
+        checkpoint = if checkpoints {
+            "\n[job.checkpoint]\ninterval = \"50ms\"\n"
+        } else {
+            ""
+        }
+    )
+}
+
+#[test]
+fn records_keep_their_key_timestamp_and_headers_from_topic_to_topic() {
+    let b = Broker::start();
+    b.create_topic("in", 3);
+    let recs = input(2_000);
+    b.produce("in", &recs);
+    let mut want: Vec<_> = recs.iter().map(content).collect();
+    want.sort();
+    for (delivery, checkpoints, out) in [
+        ("at-least-once", false, "out-alo"),
+        ("exactly-once", true, "out-eo"),
+    ] {
+        b.create_topic(out, 4);
+        let h = Harness::new();
+        let report = h
+            .run(job(
+                &h,
+                &copy_job(&b.addr, delivery, checkpoints, "in", out),
+            ))
+            .unwrap();
+        assert_eq!(report.records_in, recs.len() as u64);
+        let written = b.read(out, true);
+        let mut got: Vec<_> = written.iter().map(content).collect();
+        got.sort();
+        assert_eq!(got, want, "{delivery}");
+        // Every key in one partition.
+        let mut partitions: BTreeMap<Vec<u8>, Option<i32>> = BTreeMap::new();
+        for r in &written {
+            if let Some(k) = &r.key {
+                let p = partitions.entry(k.clone()).or_insert(r.partition);
+                assert_eq!(*p, r.partition, "key {k:?} in one partition");
+            }
+        }
+        if delivery == "exactly-once" {
+            assert!(b.open_transactions(out).is_empty());
+            assert_eq!(
+                b.read(out, false).len(),
+                recs.len(),
+                "nothing aborted in a run without failures"
+            );
+            let progress = b.read("weir-progress", true);
+            assert!(
+                progress.iter().any(|r| r
+                    .key
+                    .as_ref()
+                    .is_some_and(|k| k.starts_with(b"weir-copy-out-"))),
+                "progress records name the transactions"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_rescaled_sink_leaves_no_transaction_open() {
+    let b = Broker::start();
+    b.create_topic("in", 4);
+    b.create_topic("out", 2);
+    let text = |parallelism: u32, bounded: bool| {
+        format!(
+            r#"[job]
+name = "rescale"
+parallelism = 2
+batch_size = 16
+
+[job.checkpoint]
+interval = "100ms"
+
+[sources.in]
+kind = "kafka"
+brokers = "{addr}"
+topics = "in"
+bounded = {bounded}
+
+[sinks.out]
+kind = "kafka"
+input = "in"
+brokers = "{addr}"
+topic = "out"
+parallelism = {parallelism}
+"#,
+            addr = b.addr
+        )
+    };
+    // Records keep coming while the first run is cancelled.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let stop = stop.clone();
+        let addr = b.addr.clone();
+        std::thread::spawn(move || {
+            let mut written = Vec::new();
+            let mut i = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let batch: Vec<Rec> = (i..i + 200)
+                    .map(|i| Rec {
+                        partition: Some(i % 4),
+                        key: Some(format!("k{}", i % 97).into_bytes()),
+                        value: format!("v{i}").into_bytes(),
+                        ..Rec::default()
+                    })
+                    .collect();
+                weir_tests::broker::produce_to(&addr, "in", &batch);
+                written.extend(batch.iter().map(Rec::text));
+                i += 200;
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            written
+        })
+    };
+    let h = Harness::new();
+    let mut j = job(&h, &text(2, false));
+    h.prepare(&mut j);
+    let handle = start(j, h.options()).unwrap();
+    let started = Instant::now();
+    while handle.checkpoint_stats().lock().unwrap().completed < 3
+        || handle.metrics().node("out").records_in < 2_000
+    {
+        assert!(started.elapsed() < Duration::from_secs(60), "no progress");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    handle.cancel();
+    let _ = handle.wait();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut want = writer.join().unwrap();
+    assert!(
+        !b.open_transactions("out").is_empty(),
+        "the cancelled run left transactions open"
+    );
+    // One instance now: the transactions of both earlier instances are aborted.
+    let mut j = job(&h, &text(1, true));
+    h.prepare(&mut j);
+    let report = weir::runtime::run(j, h.options()).unwrap();
+    assert!(report.resumed.is_some(), "resumed from a checkpoint");
+    assert!(b.open_transactions("out").is_empty(), "no transaction open");
+    want.sort();
+    assert_eq!(b.values("out"), want, "every record once");
+}
+
+#[test]
+fn a_record_over_the_size_limit_fails_the_job_naming_it() {
+    let b = Broker::start();
+    b.create_topic("in", 1);
+    b.create_topic("out", 1);
+    b.produce(
+        "in",
+        &[
+            Rec::value("small"),
+            Rec {
+                key: Some(b"big-one".to_vec()),
+                value: vec![b'x'; 200_000],
+                ..Rec::default()
+            },
+        ],
+    );
+    let h = Harness::new();
+    let text = copy_job(&b.addr, "at-least-once", false, "in", "out").replace(
+        "delivery = \"at-least-once\"",
+        "delivery = \"at-least-once\"\nproperties = { \"message.max.bytes\" = 100000 }",
+    );
+    let err = h.run(job(&h, &text)).unwrap_err().to_string();
+    for w in ["Kafka sink `out`", "topic `out`", "big-one", "too large"] {
+        assert!(err.contains(w), "`{w}` missing from: {err}");
+    }
+}
