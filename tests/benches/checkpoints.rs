@@ -11,52 +11,13 @@
 //!   cargo bench -p weir-tests --bench checkpoints -- --data DIR [--runs 3] [--keys N]
 //!       [--flink ../shared/bench/flink/run.sh] [--only keyed]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use weir::runtime::{RunOptions, StartFrom, start};
 use weir_tests::bench::{arg, job, median, rate};
 use weir_tests::crash::write_lines;
 use weir_tests::{Harness, guests, read_lines, ysb};
-
-const YSB: &str = r#"
-[job]
-name = "ysb"
-parallelism = 2
-CHECKPOINT
-
-[sources.events]
-kind = "file"
-path = "EVENTS"
-
-[sources.events.event_time]
-from = "function"
-max_out_of_orderness = "1s"
-
-[operators.campaign]
-kind = "map"
-input = "events"
-component = "CAMPAIGN"
-files = { campaigns = "CAMPAIGNS" }
-
-[operators.count]
-kind = "window"
-input = "campaign"
-key_by = "key"
-window = { type = "tumbling", size = "10s" }
-aggregate = "count"
-component = "WINDOW"
-
-[sinks.out]
-kind = "file"
-input = "count"
-path = "OUT"
-
-[sinks.late]
-kind = "file"
-input = "count.late"
-path = "LATE"
-"#;
 
 fn ysb_run(data: &ysb::Data, dir: &Path, interval: Option<u64>) -> f64 {
     let _ = std::fs::remove_dir_all(dir);
@@ -65,14 +26,7 @@ fn ysb_run(data: &ysb::Data, dir: &Path, interval: Option<u64>) -> f64 {
         Some(ms) => format!("\n[job.checkpoint]\ninterval = {ms}\n"),
         None => String::new(),
     };
-    let text = YSB
-        .replace("CHECKPOINT", &checkpoint)
-        .replace("EVENTS", &data.events.display().to_string())
-        .replace("CAMPAIGNS", &data.campaigns.display().to_string())
-        .replace("CAMPAIGN\"", &format!("{}\"", guests::YSB_CAMPAIGN))
-        .replace("WINDOW\"", &format!("{}\"", guests::YSB_WINDOW))
-        .replace("OUT", &dir.join("out").display().to_string())
-        .replace("LATE", &dir.join("late").display().to_string());
+    let text = ysb::bench_manifest(data, dir, &checkpoint);
     let mut j = job(&text, dir, &[]);
     j.state_dir = dir.join("state");
     j.checkpoint_dir = dir.join("state/checkpoints");
@@ -231,19 +185,7 @@ fn main() {
     let keys: usize = arg("--keys").map_or(1_000_000, |v| v.parse().expect("--keys N"));
     let h = Harness::new();
     let data = match arg("--data") {
-        Some(d) => {
-            let dir = PathBuf::from(d);
-            let events = if dir.join("events").is_dir() {
-                dir.join("events")
-            } else {
-                dir.join("events.jsonl")
-            };
-            ysb::Data {
-                campaigns: dir.join("campaigns.jsonl"),
-                events,
-                dir,
-            }
-        }
+        Some(d) => ysb::existing(Path::new(&d)),
         None => ysb::generate(
             &h.dir.path().join("data"),
             &ysb::Spec {

@@ -20,43 +20,8 @@ use weir::runtime::swap::{ComponentSource, SwapRequest};
 use weir_tests::bench::{arg, job, median, rate};
 use weir_tests::{Harness, guests, read_lines, ysb};
 
-const YSB: &str = r#"
-[job]
-name = "ysb"
-parallelism = 2
-
-[sources.events]
-kind = "file"
-path = "EVENTS"
-
-[sources.events.event_time]
-from = "function"
-max_out_of_orderness = "1s"
-
-[operators.campaign]
-kind = "map"
-input = "events"
-component = "CAMPAIGN"
-files = { campaigns = "CAMPAIGNS" }
-
-[operators.count]
-kind = "window"
-input = "campaign"
-key_by = "key"
-window = { type = "tumbling", size = "10s" }
-aggregate = "count"
-component = "WINDOW"
-
-[sinks.out]
-kind = "file"
-input = "count"
-path = "OUT"
-
-[sinks.late]
-kind = "file"
-input = "count.late"
-path = "LATE"
-"#;
+/// Views per (campaign, window).
+type Counts = std::collections::BTreeMap<(String, i64), u64>;
 
 /// One run: its throughput, and the pause and latency (ms) of each swap applied in it.
 struct Run {
@@ -65,16 +30,10 @@ struct Run {
     latencies: Vec<f64>,
 }
 
-fn ysb_run(data: &ysb::Data, dir: &Path, swaps: usize) -> Run {
+fn ysb_run(data: &ysb::Data, want: &Counts, dir: &Path, swaps: usize) -> Run {
     let _ = std::fs::remove_dir_all(dir);
     std::fs::create_dir_all(dir).unwrap();
-    let text = YSB
-        .replace("EVENTS", &data.events.display().to_string())
-        .replace("CAMPAIGNS", &data.campaigns.display().to_string())
-        .replace("CAMPAIGN\"", &format!("{}\"", guests::YSB_CAMPAIGN))
-        .replace("WINDOW\"", &format!("{}\"", guests::YSB_WINDOW))
-        .replace("OUT", &dir.join("out").display().to_string())
-        .replace("LATE", &dir.join("late").display().to_string());
+    let text = ysb::bench_manifest(data, dir, "");
     let mut j = job(&text, dir, &[]);
     j.state_dir = dir.join("state");
     j.checkpoint_dir = dir.join("state/checkpoints");
@@ -97,15 +56,19 @@ fn ysb_run(data: &ysb::Data, dir: &Path, swaps: usize) -> Run {
                 latencies.push(asked.elapsed().as_secs_f64() * 1e3);
                 pauses.push(r.pause_ms.expect("an applied swap's pause"));
             }
+            Ok(r) => panic!("a swap was not applied: {}", r.outcome),
             // The job ended first.
-            _ => break,
+            Err(_) if handle.is_finished() => break,
+            Err(e) => {
+                eprintln!("swap: {e:#}");
+                break;
+            }
         }
     }
     let report = handle.wait().expect("the job runs");
     let secs = started.elapsed().as_secs_f64();
     let got = ysb::output_counts(&read_lines(&dir.join("out")));
-    let want = ysb::expected_counts(data).expect("the expected counts");
-    assert_eq!(got, want, "the output is the expected counts");
+    assert_eq!(&got, want, "the output is the expected counts");
     Run {
         rate: report.records_in as f64 / secs,
         pauses,
@@ -125,19 +88,7 @@ fn main() {
     let runs: usize = arg("--runs").map_or(3, |v| v.parse().expect("--runs N"));
     let h = Harness::new();
     let data = match arg("--data") {
-        Some(d) => {
-            let dir = PathBuf::from(d);
-            let events = if dir.join("events").is_dir() {
-                dir.join("events")
-            } else {
-                dir.join("events.jsonl")
-            };
-            ysb::Data {
-                campaigns: dir.join("campaigns.jsonl"),
-                events,
-                dir,
-            }
-        }
+        Some(d) => ysb::existing(Path::new(&d)),
         None => ysb::generate(
             &h.dir.path().join("data"),
             &ysb::Spec {
@@ -149,8 +100,10 @@ fn main() {
         .expect("generating events"),
     };
     let out = h.dir.path().join("run");
+    // The answer every run's output is checked against, computed without weir.
+    let want = ysb::expected_counts(&data).expect("the expected counts");
     // A run to warm the caches (the component's compilation included).
-    ysb_run(&data, &out, 1);
+    ysb_run(&data, &want, &out, 1);
     let mut plain = Vec::new();
     let mut swapping = Vec::new();
     let mut pauses = Vec::new();
@@ -158,9 +111,9 @@ fn main() {
     let mut swap_runs = 0;
     while pauses.len() < swaps || plain.len() < runs || swapping.len() < runs {
         if plain.len() < runs.max(swapping.len()) {
-            plain.push(ysb_run(&data, &out, 0).rate);
+            plain.push(ysb_run(&data, &want, &out, 0).rate);
         }
-        let r = ysb_run(&data, &out, swaps - pauses.len().min(swaps));
+        let r = ysb_run(&data, &want, &out, swaps - pauses.len().min(swaps));
         swap_runs += 1;
         if !r.pauses.is_empty() {
             swapping.push(r.rate);

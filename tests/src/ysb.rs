@@ -90,6 +90,73 @@ pub struct Data {
     pub campaigns: PathBuf,
 }
 
+/// Data generated earlier into `dir` (`ysb_gen.py`'s layout: `campaigns.jsonl`, and an
+/// `events` folder or `events.jsonl`).
+pub fn existing(dir: &Path) -> Data {
+    let events = if dir.join("events").is_dir() {
+        dir.join("events")
+    } else {
+        dir.join("events.jsonl")
+    };
+    Data {
+        campaigns: dir.join("campaigns.jsonl"),
+        events,
+        dir: dir.to_owned(),
+    }
+}
+
+/// The YSB job the benchmarks run on `data` (file join, parallelism 2), writing its
+/// outputs `out` and `late` into `dir`, with `extra` (a `[job.checkpoint]` table, say)
+/// after the job table.
+pub fn bench_manifest(data: &Data, dir: &Path, extra: &str) -> String {
+    format!(
+        r#"
+[job]
+name = "ysb"
+parallelism = 2
+{extra}
+
+[sources.events]
+kind = "file"
+path = {events:?}
+
+[sources.events.event_time]
+from = "function"
+max_out_of_orderness = "1s"
+
+[operators.campaign]
+kind = "map"
+input = "events"
+component = {campaign:?}
+files = {{ campaigns = {campaigns:?} }}
+
+[operators.count]
+kind = "window"
+input = "campaign"
+key_by = "key"
+window = {{ type = "tumbling", size = "10s" }}
+aggregate = "count"
+component = {window:?}
+
+[sinks.out]
+kind = "file"
+input = "count"
+path = {out:?}
+
+[sinks.late]
+kind = "file"
+input = "count.late"
+path = {late:?}
+"#,
+        events = data.events.display().to_string(),
+        campaigns = data.campaigns.display().to_string(),
+        campaign = crate::guests::YSB_CAMPAIGN,
+        window = crate::guests::YSB_WINDOW,
+        out = dir.join("out").display().to_string(),
+        late = dir.join("late").display().to_string(),
+    )
+}
+
 /// Writes campaigns and events into `dir`.
 pub fn generate(dir: &Path, spec: &Spec) -> Result<Data> {
     std::fs::create_dir_all(dir)?;

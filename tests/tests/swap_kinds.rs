@@ -35,6 +35,16 @@ fn same_version(operator: &str, component: &str) -> SwapRequest {
     }
 }
 
+/// What the sink `out.jsonl` wrote (under its hidden name while the job has not ended).
+fn sink_lines(h: &Harness) -> Vec<String> {
+    let lines = read_lines(&h.dir.path().join("out.jsonl"));
+    if lines.is_empty() {
+        read_lines(&h.dir.path().join(".out.jsonl.part"))
+    } else {
+        lines
+    }
+}
+
 /// Element `i`: key `k{i % 5}`, event time `i * 10` ms, `n = i`.
 fn element(i: u64) -> String {
     format!("{{\"k\":\"k{}\",\"t\":{},\"n\":{i}}}", i % 5, i * 10)
@@ -108,14 +118,7 @@ path = "late.jsonl"
         w.1 += 1;
     }
     let mut got = BTreeMap::new();
-    let out = h.dir.path().join("out.jsonl");
-    let lines = read_lines(&out);
-    let lines = if lines.is_empty() {
-        read_lines(&h.dir.path().join(".out.jsonl.part"))
-    } else {
-        lines
-    };
-    for l in lines {
+    for l in sink_lines(&h) {
         let v: Value = serde_json::from_str(&l).unwrap();
         let key = (
             v["key"].as_str().unwrap().to_owned(),
@@ -185,13 +188,7 @@ path = "out.jsonl"
     });
     handle.drain();
     handle.wait().unwrap().check_accounts().unwrap();
-    let out = h.dir.path().join("out.jsonl");
-    let lines = read_lines(&out);
-    let lines = if lines.is_empty() {
-        read_lines(&h.dir.path().join(".out.jsonl.part"))
-    } else {
-        lines
-    };
+    let lines = sink_lines(&h);
     assert_eq!(lines.len(), 400, "one output per key");
     for l in lines {
         let v: Value = serde_json::from_str(&l).unwrap();

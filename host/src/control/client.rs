@@ -55,16 +55,22 @@ fn request(
         None => None,
     };
     let auth = token.map(|t| format!("Bearer {t}"));
+    // Who asks, as the swap log records it.
+    let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+    let agent_name = format!("weir {} (user {user})", env!("CARGO_PKG_VERSION"));
     let mut resp = match (method, body) {
         ("GET", _) => {
-            let mut r = agent.get(&url).query_pairs(query.iter().copied());
+            let mut r = agent
+                .get(&url)
+                .query_pairs(query.iter().copied())
+                .header("User-Agent", &agent_name);
             if let Some(a) = &auth {
                 r = r.header("Authorization", a);
             }
             r.call()
         }
         (_, body) => {
-            let mut r = agent.post(&url);
+            let mut r = agent.post(&url).header("User-Agent", &agent_name);
             if let Some(a) = &auth {
                 r = r.header("Authorization", a);
             }
