@@ -93,36 +93,15 @@ fn a_swap_that_cannot_start_is_refused_and_the_old_version_keeps_running() {
             "does not export the `weir:udf/map` world",
         ),
         (
-            SwapRequest {
-                config: Some("{\"tag\":\"v2\",\"fail_init\":true}".into()),
-                ..swap_request(
-                    ComponentSource::Path(guests::VERSIONED_COUNTER.into()),
-                    "v2",
-                    false,
-                )
-            },
+            counter_with("{\"tag\":\"v2\",\"fail_init\":true}"),
             "init refuses to start",
         ),
         (
-            SwapRequest {
-                config: Some("{\"tag\":\"v2\",\"count_as_map\":true}".into()),
-                ..swap_request(
-                    ComponentSource::Path(guests::VERSIONED_COUNTER.into()),
-                    "v2",
-                    false,
-                )
-            },
+            counter_with("{\"tag\":\"v2\",\"count_as_map\":true}"),
             "state `count` exists as a value state of type `json:u64`; this function declares it as a map state",
         ),
         (
-            SwapRequest {
-                config: Some("{\"tag\":\"v2\",\"count_type\":\"json:i64\"}".into()),
-                ..swap_request(
-                    ComponentSource::Path(guests::VERSIONED_COUNTER.into()),
-                    "v2",
-                    false,
-                )
-            },
+            counter_with("{\"tag\":\"v2\",\"count_type\":\"json:i64\"}"),
             "exists as a value state of type `json:u64`; this function declares it as a value state of type `json:i64`",
         ),
         (

@@ -10,8 +10,8 @@ use std::time::Duration;
 use serde_json::Value;
 use swapping::*;
 use weir::runtime::start;
-use weir::runtime::swap::{Canary, ComponentSource, SwapRequest};
-use weir_tests::{Harness, guests};
+use weir::runtime::swap::{Canary, SwapRequest};
+use weir_tests::Harness;
 
 const ALL: u64 = 6_000;
 
@@ -51,17 +51,12 @@ fn canary_swap(config: &str, dead_letter: bool) -> Swapped {
     };
     let answer = handle
         .swap(SwapRequest {
-            config: Some(config.to_owned()),
             canary: Some(Canary {
                 records: 500,
                 max_error_rate: 0.05,
                 time_ms: None,
             }),
-            ..swap_request(
-                ComponentSource::Path(guests::VERSIONED_COUNTER.into()),
-                "v2",
-                false,
-            )
+            ..counter_with(config)
         })
         .map(|r| r.outcome)
         .map_err(|e| format!("{e:#}"));

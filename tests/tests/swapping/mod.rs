@@ -132,6 +132,18 @@ pub fn swap_request(component: ComponentSource, tag: &str, dry_run: bool) -> Swa
     }
 }
 
+/// A swap of `count` to the counter with the config `config` (JSON).
+pub fn counter_with(config: &str) -> SwapRequest {
+    SwapRequest {
+        config: Some(config.to_owned()),
+        ..swap_request(
+            ComponentSource::Path(guests::VERSIONED_COUNTER.into()),
+            "v2",
+            false,
+        )
+    }
+}
+
 /// Every input once, counts continuing per key, and one point in the input before which
 /// every record went to v1 and from which every record went to v2.
 pub fn check_one_switch(out: &[Value], n: u64) -> u64 {
