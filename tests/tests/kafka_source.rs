@@ -153,10 +153,13 @@ fn windows_due(input: &[(i32, String, i64)], wm: i64) -> Vec<(String, i64)> {
 #[test]
 fn a_partition_behind_holds_the_watermark_and_an_idle_one_does_not() {
     let b = Broker::start();
-    // Partition 0 runs to 9.5 s; partition 1 stops at 1.2 s.
+    // Partition 0 runs from 2 s to 11.5 s; partition 1 stops at 1.2 s. Partition 0
+    // starts past partition 1's last window, so none of its records is late whichever
+    // partition the reader finds idle first (partition 0 may go idle before partition
+    // 1's records are read, and then partition 1 alone moves the watermark to 1.2 s).
     let mut input: Vec<(i32, String, i64)> = Vec::new();
     for i in 0..20 {
-        input.push((0, format!("a{}", i % 3), i * 500));
+        input.push((0, format!("a{}", i % 3), 2_000 + i * 500));
     }
     for i in 0..4 {
         input.push((1, format!("b{}", i % 2), i * 400));
