@@ -4,6 +4,7 @@
 use std::cell::RefCell;
 
 use crate::abi::bindings::broadcast::weir::udf::types as wit;
+use crate::abi::bindings::migrating::exports::weir::udf::state_migration as sm;
 use crate::abi::bindings::window::exports::weir::udf::window_function as wf;
 use crate::batch::{BatchView, KeyTableView, Values};
 use crate::broadcast::{self, BroadcastProcess};
@@ -11,6 +12,7 @@ use crate::context::InitContext;
 use crate::error::Result;
 use crate::log::Level;
 use crate::map::{self, Map};
+use crate::migrate::{self, Migrate};
 use crate::output::Output;
 use crate::record::Header;
 use crate::state::TimeWindow;
@@ -261,4 +263,44 @@ pub fn broadcast_broadcast<B: BroadcastProcess>(slot: &Slot<B>, input: wit::Batc
         broadcast::process_broadcasts(f, parts.view(), &mut out)
     });
     output(out)
+}
+
+/// `state-migration.migrations`.
+pub fn migrations<M: Migrate>() -> Vec<sm::Migration> {
+    M::migrations()
+        .iter()
+        .map(|m| sm::Migration {
+            state: m.state().to_owned(),
+            from_type: m.from_type().to_owned(),
+        })
+        .collect()
+}
+
+/// `state-migration.migrate`.
+pub fn migrate<M: Migrate>(
+    state: String,
+    from_type: String,
+    values: wit::Values,
+) -> Result<wit::Values, String> {
+    let mut start = 0usize;
+    let mut items = Vec::with_capacity(values.ends.len());
+    for &end in &values.ends {
+        let end = end as usize;
+        items.push(&values.data[start..end]);
+        start = end;
+    }
+    let out = migrate::migrate_values(&M::migrations(), &state, &from_type, items.into_iter())?;
+    let mut v = wit::Values {
+        data: Vec::new(),
+        ends: Vec::with_capacity(out.len()),
+        present: Vec::with_capacity(out.len()),
+    };
+    for item in out {
+        v.present.push(item.is_some());
+        if let Some(bytes) = item {
+            v.data.extend_from_slice(&bytes);
+        }
+        v.ends.push(v.data.len() as u32);
+    }
+    Ok(v)
 }

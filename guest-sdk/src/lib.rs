@@ -46,6 +46,7 @@
 //! - [`record`], [`batch`], [`output`]: records in, the flat batch layout, records out.
 //! - [`map`], [`window`], [`broadcast`]: one trait per function kind and its driver.
 //! - [`context`]: what `init` receives; where keyed states are declared.
+//! - [`migrate`]: rewriting state an earlier version wrote as another type.
 //! - [`state`]: typed keyed-state handles and the per-call cache behind them.
 //! - [`json`]: reading a few fields of a JSON object without parsing all of it.
 //! - [`log`]: logging into the job's log.
@@ -66,6 +67,7 @@ pub mod json;
 pub mod log;
 mod macros;
 pub mod map;
+pub mod migrate;
 pub mod native;
 pub mod output;
 pub mod record;
@@ -76,6 +78,7 @@ pub use broadcast::{BroadcastProcess, BroadcastState};
 pub use context::InitContext;
 pub use error::{Context, Error, Result};
 pub use map::Map;
+pub use migrate::{Migrate, Migration};
 pub use output::Output;
 pub use record::Record;
 pub use state::{ListState, MapState, TimeWindow, ValueState};

@@ -221,3 +221,49 @@ macro_rules! export_broadcast {
         };
     };
 }
+
+/// Exports a [`Migrate`](crate::Migrate) implementation as the component's
+/// `state-migration` interface, next to its function (see [`migrate`](crate::migrate)).
+///
+/// ```
+/// use weir_sdk::{Migrate, Migration};
+///
+/// struct Counter;
+///
+/// impl Migrate for Counter {
+///     fn migrations() -> Vec<Migration> {
+///         vec![Migration::json("count", "json:u32", |n: u32| Ok(Some(u64::from(n))))]
+///     }
+/// }
+///
+/// weir_sdk::export_migrations!(Counter);
+/// ```
+#[macro_export]
+macro_rules! export_migrations {
+    ($ty:ty) => {
+        #[cfg(target_arch = "wasm32")]
+        const _: () = {
+            use $crate::__private::bindings::migrating::exports::weir::udf::state_migration as wit;
+            use $crate::__private::wit as types;
+
+            struct WeirMigrationExport;
+
+            impl wit::Guest for WeirMigrationExport {
+                fn migrations() -> ::std::vec::Vec<wit::Migration> {
+                    $crate::__private::migrations::<$ty>()
+                }
+                fn migrate(
+                    state: ::std::string::String,
+                    from_type: ::std::string::String,
+                    values: types::Values,
+                ) -> ::core::result::Result<types::Values, ::std::string::String> {
+                    $crate::__private::migrate::<$ty>(state, from_type, values)
+                }
+            }
+
+            $crate::__private::bindings::migrating::export_world!(
+                WeirMigrationExport with_types_in $crate::__private::bindings::migrating
+            );
+        };
+    };
+}

@@ -50,6 +50,7 @@ fn ysb_run(data: &ysb::Data, want: &Counts, dir: &Path, swaps: usize) -> Run {
             dry_run: false,
             requested_by: "bench".into(),
             canary: None,
+            drop_states: Vec::new(),
         });
         match answer {
             Ok(r) if r.outcome == "applied" => {

@@ -56,6 +56,7 @@ fn canary_swap(config: &str, dead_letter: bool) -> Swapped {
                 max_error_rate: 0.05,
                 time_ms: None,
             }),
+            drop_states: Vec::new(),
             ..counter_with(config)
         })
         .map(|r| r.outcome)

@@ -32,6 +32,7 @@ fn same_version(operator: &str, component: &str) -> SwapRequest {
         dry_run: false,
         requested_by: "test".into(),
         canary: None,
+        drop_states: Vec::new(),
     }
 }
 

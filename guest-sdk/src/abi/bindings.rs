@@ -20,9 +20,9 @@ pub mod map {
         world: "weir:udf/%map",
         path: "../wit",
         with: {
-            "weir:udf/types@0.1.1": crate::abi::bindings::broadcast::weir::udf::types,
-            "weir:udf/log@0.1.1": crate::abi::bindings::broadcast::weir::udf::log,
-            "weir:udf/keyed-state@0.1.1": crate::abi::bindings::broadcast::weir::udf::keyed_state,
+            "weir:udf/types@0.1.2": crate::abi::bindings::broadcast::weir::udf::types,
+            "weir:udf/log@0.1.2": crate::abi::bindings::broadcast::weir::udf::log,
+            "weir:udf/keyed-state@0.1.2": crate::abi::bindings::broadcast::weir::udf::keyed_state,
         },
         pub_export_macro: true,
         export_macro_name: "export_world",
@@ -36,12 +36,26 @@ pub mod window {
         world: "weir:udf/process-window",
         path: "../wit",
         with: {
-            "weir:udf/types@0.1.1": crate::abi::bindings::broadcast::weir::udf::types,
-            "weir:udf/log@0.1.1": crate::abi::bindings::broadcast::weir::udf::log,
-            "weir:udf/keyed-state@0.1.1": crate::abi::bindings::broadcast::weir::udf::keyed_state,
+            "weir:udf/types@0.1.2": crate::abi::bindings::broadcast::weir::udf::types,
+            "weir:udf/log@0.1.2": crate::abi::bindings::broadcast::weir::udf::log,
+            "weir:udf/keyed-state@0.1.2": crate::abi::bindings::broadcast::weir::udf::keyed_state,
         },
         pub_export_macro: true,
         export_macro_name: "export_world",
         default_bindings_module: "weir_sdk::__private::bindings::window",
+    });
+}
+
+/// The `migrating` world: the `state-migration` export a function adds to its own.
+pub mod migrating {
+    wit_bindgen::generate!({
+        world: "weir:udf/migrating",
+        path: "../wit",
+        with: {
+            "weir:udf/types@0.1.2": crate::abi::bindings::broadcast::weir::udf::types,
+        },
+        pub_export_macro: true,
+        export_macro_name: "export_world",
+        default_bindings_module: "weir_sdk::__private::bindings::migrating",
     });
 }

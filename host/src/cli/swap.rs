@@ -32,6 +32,10 @@ pub struct SwapArgs {
     /// Judge the canary after this long with what it saw, if fewer records came.
     #[arg(long, value_name = "DURATION", requires = "canary")]
     canary_time: Option<String>,
+    /// Drop this state of the operator at the switch: the new version starts it empty
+    /// (it may declare it as another kind or type). Repeat for several.
+    #[arg(long = "drop-state", value_name = "NAME")]
+    drop_state: Vec<String>,
     /// Overrides a manifest value.
     #[arg(long = "set", value_name = "PATH=VALUE")]
     overrides: Vec<Override>,
@@ -84,6 +88,7 @@ fn swap(a: &SwapArgs) -> Result<()> {
             "config": config,
             "dry_run": a.dry_run,
             "canary": canary,
+            "drop_state": a.drop_state,
         })),
     )?;
     let short = |h: &serde_json::Value| {
@@ -101,6 +106,9 @@ fn swap(a: &SwapArgs) -> Result<()> {
             None => String::new(),
         }
     );
+    for change in answer["states"].as_array().into_iter().flatten() {
+        println!("  {}", change.as_str().unwrap_or("?"));
+    }
     Ok(())
 }
 

@@ -26,6 +26,8 @@ struct Body {
     dry_run: bool,
     #[serde(default)]
     canary: Option<Canary>,
+    #[serde(default)]
+    drop_state: Vec<String>,
 }
 
 /// Swaps an operator's function (or checks the new version, with `dry_run`).
@@ -63,7 +65,17 @@ pub async fn swap(
             );
         }
     };
-    let (component, config, dry_run, canary) = if wasm {
+    // `?drop_state=a,b` (or `"drop_state": ["a", "b"]` in the body).
+    let drop_query: Vec<String> = query
+        .get("drop_state")
+        .map(|v| {
+            v.split(',')
+                .filter(|n| !n.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    let (component, config, dry_run, canary, drop_states) = if wasm {
         let config = match query.get("config") {
             Some(c) => match serde_json::from_str::<Value>(c) {
                 Ok(v) if v.is_object() => Some(v.to_string()),
@@ -76,6 +88,7 @@ pub async fn swap(
             config,
             dry_query,
             canary_query,
+            drop_query,
         )
     } else {
         match serde_json::from_slice::<Body>(&body) {
@@ -92,13 +105,18 @@ pub async fn swap(
                     config,
                     b.dry_run || dry_query,
                     b.canary.or(canary_query),
+                    if b.drop_state.is_empty() {
+                        drop_query
+                    } else {
+                        b.drop_state
+                    },
                 )
             }
             Err(e) => {
                 return error(
                     StatusCode::BAD_REQUEST,
                     format!(
-                        "send the component's bytes (Content-Type: application/wasm) or {{\"component\": \"/path.wasm\", \"config\": {{...}}, \"dry_run\": false, \"canary\": {{\"records\": 1000, \"max_error_rate\": 0.01}}}}: {e}"
+                        "send the component's bytes (Content-Type: application/wasm) or {{\"component\": \"/path.wasm\", \"config\": {{...}}, \"dry_run\": false, \"canary\": {{\"records\": 1000, \"max_error_rate\": 0.01}}, \"drop_state\": [\"name\"]}}: {e}"
                     ),
                 );
             }
@@ -110,6 +128,7 @@ pub async fn swap(
         config,
         dry_run,
         canary,
+        drop_states,
         requested_by: headers
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())

@@ -30,11 +30,22 @@ pub struct Link {
     pub keyed: Option<KeyedHandle>,
     /// Its counters.
     pub metrics: Arc<NodeMetrics>,
-    /// A new version of its function (with its content hash), waiting for its swap's
-    /// barrier.
-    pub staged: Option<(u64, crate::operator::Function, String)>,
+    /// A new version of its function, waiting for its swap's barrier.
+    pub staged: Option<Staged>,
     /// Mark its output records with the version of its function that made them.
     pub provenance: bool,
+}
+
+/// A new version of an operator's function, waiting for its swap's barrier.
+pub struct Staged {
+    /// The swap.
+    pub swap: u64,
+    /// The new instance.
+    pub function: crate::operator::Function,
+    /// Its content hash.
+    pub hash: String,
+    /// What the switch changes in the instance's states.
+    pub states: Option<Box<super::swap::StateSwitch>>,
 }
 
 /// Who an instance is in snapshots.
@@ -349,26 +360,42 @@ impl Chain {
         swap: u64,
         f: crate::operator::Function,
         hash: String,
+        states: Option<Box<super::swap::StateSwitch>>,
     ) -> Result<()> {
         let link = self
             .links
             .iter_mut()
             .find(|l| l.node == node)
             .context("the swap's operator is not in this task")?;
-        link.staged = Some((swap, f, hash));
+        link.staged = Some(Staged {
+            swap,
+            function: f,
+            hash,
+            states,
+        });
         Ok(())
     }
 
     /// Swap `swap`'s barrier: the operators holding its new version switch to it.
     pub fn switch(&mut self, swap: u64) -> Result<()> {
         for link in &mut self.links {
-            if let Some((s, _, _)) = &link.staged
-                && *s == swap
-            {
-                let (_, f, hash) = link.staged.take().expect("just seen");
-                link.identity.component = Some(hash);
+            if link.staged.as_ref().is_some_and(|s| s.swap == swap) {
+                let staged = link.staged.take().expect("just seen");
+                // The state first, as the new version reads it.
+                if let Some(states) = staged.states {
+                    let applied = states.apply().with_context(|| {
+                        format!("operator `{}`: changing its states", link.name)
+                    })?;
+                    tracing::info!(
+                        "operator `{}`: {} state value(s) migrated, {} removed by the migration",
+                        link.name,
+                        applied.migrated,
+                        applied.removed
+                    );
+                }
+                link.identity.component = Some(staged.hash);
                 link.op
-                    .replace_function(f)
+                    .replace_function(staged.function)
                     .with_context(|| format!("operator `{}`: switching versions", link.name))?;
             }
         }

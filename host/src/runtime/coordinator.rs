@@ -39,6 +39,8 @@ pub enum Control {
         function: crate::operator::Function,
         /// Its content hash.
         hash: String,
+        /// What the switch changes in the instance's states, if anything.
+        states: Option<Box<super::swap::StateSwitch>>,
     },
 }
 

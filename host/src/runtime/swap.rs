@@ -20,9 +20,10 @@ use sha2::{Digest, Sha256};
 
 use crate::manifest::{Job, NodeKind, OperatorKind};
 use crate::operator::{Function, WasmFunctions};
-use crate::state::KeyedState;
+use crate::state::{Applied, KeyedState, StateChange, SwapStates};
 use crate::wasm::bindings::types::InitContext;
 use crate::wasm::bindings::{broadcast_function, map_function, window_function};
+use crate::wasm::{Exports, Migrator, Prepared};
 
 /// A request to swap an operator's function.
 #[derive(Debug, Clone)]
@@ -39,6 +40,9 @@ pub struct SwapRequest {
     pub requested_by: String,
     /// Make the swap provisional: decided by how the new version does.
     pub canary: Option<Canary>,
+    /// States of the operator to drop at the switch (the new version starts them empty,
+    /// whatever it declares them as).
+    pub drop_states: Vec<String>,
 }
 
 /// A provisional swap. Once switched, the new version runs while the job takes no
@@ -128,8 +132,11 @@ pub struct SwapContext {
 pub struct PreparedSwap {
     /// The operator's node index.
     pub node: usize,
-    /// The new instances, with the task instance each goes to.
-    pub functions: Vec<(usize, Function)>,
+    /// The new instances, with the task instance each goes to and what its switch
+    /// changes in its states.
+    pub functions: Vec<(usize, Function, Option<Box<StateSwitch>>)>,
+    /// What the switch changes in the operator's states.
+    pub changes: Vec<StateChange>,
     /// The new version's content hash.
     pub hash: String,
     /// Where its component is kept.
@@ -157,6 +164,39 @@ pub struct SwapRecord {
     /// The longest time a task held records back for the switch (alignment included).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pause_ms: Option<f64>,
+    /// What the switch changes in the operator's states (dropped, migrated).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub states: Vec<String>,
+}
+
+/// What one task's switch changes in its instance's states: the operator's state
+/// changes, applied to the instance's key groups, with the new version's migrations.
+pub struct StateSwitch {
+    keyed: KeyedState,
+    changes: Arc<Vec<StateChange>>,
+    migrator: Option<Migrator>,
+}
+
+impl StateSwitch {
+    /// Applies the changes (at the switch, before the new version runs).
+    pub fn apply(mut self) -> Result<Applied> {
+        let keyed = self.keyed;
+        let migrator = &mut self.migrator;
+        crate::state::apply_changes(&keyed, keyed.registry(), &self.changes, |s, from, v| {
+            match migrator {
+                Some(m) => m.migrate(s, from, v),
+                None => bail!("state `{s}` needs a migration and the new version has none"),
+            }
+        })
+    }
+}
+
+/// The migrations a new version offers.
+fn offered<E: Exports>(p: &Prepared<E>) -> Result<Vec<(String, String)>> {
+    match p.migrator()? {
+        Some(mut m) => m.migrations(),
+        None => Ok(Vec::new()),
+    }
 }
 
 impl SwapContext {
@@ -222,49 +262,85 @@ impl SwapContext {
             parallelism: n.parallelism,
         };
         let targets = self.targets.get(&node).cloned().unwrap_or_default();
+        let registry = targets
+            .iter()
+            .find_map(|t| t.keyed.as_ref())
+            .map(|k| k.registry());
+        if registry.is_none() && !req.drop_states.is_empty() {
+            bail!("operator `{}` has no keyed state to drop", n.name);
+        }
+        // The new instances declare their states through `swap`, which accepts what
+        // the swap drops or the new version migrates.
+        let with_swap =
+            |swap: &Arc<SwapStates>, t: &Target| t.keyed.as_ref().map(|k| k.for_swap(swap.clone()));
         let mut functions = Vec::with_capacity(targets.len());
+        let prepared_states = |offered: Vec<(String, String)>| {
+            Arc::new(SwapStates::new(&n.uid, req.drop_states.clone(), offered))
+        };
+        let swap;
+        let migrator: Box<dyn Fn() -> Result<Option<Migrator>>>;
         match o.kind {
             OperatorKind::Map => {
                 let p = self
                     .wasm
                     .prepare::<map_function::Guest>(&n.name, &path, o.limits, init)?;
-                for t in targets {
-                    functions.push((
-                        t.task,
-                        Function::Map(WasmFunctions::map(&p, t.subtask, t.keyed)?),
-                    ));
+                swap = prepared_states(offered(&p)?);
+                for t in &targets {
+                    let f = WasmFunctions::map(&p, t.subtask, with_swap(&swap, t))?;
+                    functions.push((t.task, Function::Map(f)));
                 }
+                migrator = Box::new(move || p.migrator());
             }
             OperatorKind::Window { .. } => {
                 let p = self
                     .wasm
                     .prepare::<window_function::Guest>(&n.name, &path, o.limits, init)?;
-                for t in targets {
-                    functions.push((
-                        t.task,
-                        Function::Window(WasmFunctions::window(&p, t.subtask, t.keyed)?),
-                    ));
+                swap = prepared_states(offered(&p)?);
+                for t in &targets {
+                    let f = WasmFunctions::window(&p, t.subtask, with_swap(&swap, t))?;
+                    functions.push((t.task, Function::Window(f)));
                 }
+                migrator = Box::new(move || p.migrator());
             }
             OperatorKind::Broadcast { .. } => {
                 let p = self
                     .wasm
                     .prepare::<broadcast_function::Guest>(&n.name, &path, o.limits, init)?;
-                for t in targets {
+                swap = prepared_states(offered(&p)?);
+                for t in &targets {
                     // `init` sees no broadcast state: the running version's is handed over
                     // at the switch.
-                    functions.push((
-                        t.task,
-                        Function::Broadcast(WasmFunctions::broadcast(
-                            &p, t.subtask, t.keyed, None,
-                        )?),
-                    ));
+                    let f = WasmFunctions::broadcast(&p, t.subtask, with_swap(&swap, t), None)?;
+                    functions.push((t.task, Function::Broadcast(f)));
                 }
+                migrator = Box::new(move || p.migrator());
             }
         }
+        let changes = match registry {
+            Some(r) => swap.changes(r)?,
+            None => Vec::new(),
+        };
+        let shared = Arc::new(changes.clone());
+        let migrates = changes
+            .iter()
+            .any(|c| matches!(c.action, crate::state::Action::Migrate { .. }));
+        let mut staged = Vec::with_capacity(functions.len());
+        for ((task, f), t) in functions.into_iter().zip(targets) {
+            let states = match t.keyed.filter(|_| !shared.is_empty()) {
+                Some(keyed) => Some(Box::new(StateSwitch {
+                    keyed,
+                    changes: shared.clone(),
+                    migrator: if migrates { migrator()? } else { None },
+                })),
+                None => None,
+            };
+            staged.push((task, f, states));
+        }
+        let functions = staged;
         Ok(PreparedSwap {
             node,
             functions,
+            changes,
             hash,
             path,
         })

@@ -157,6 +157,7 @@ impl Swaps {
             outcome: String::new(),
             barrier: None,
             pause_ms: None,
+            states: Vec::new(),
         };
         if self.flight.is_some() {
             let _ = reply.send(Err("another swap is in progress".into()));
@@ -222,24 +223,39 @@ impl Swaps {
             }
             Ok(p) if f.req.dry_run => {
                 f.record.new = p.hash;
+                f.record.states = p.changes.iter().map(ToString::to_string).collect();
                 let outcome = format!(
                     "checked: compiles, exports the operator's world, and init ran on {} instance(s)",
                     p.functions.len()
                 );
                 self.finish(f.record, Ok(outcome), &f.reply);
             }
+            Ok(p) if f.req.canary.is_some() && !p.changes.is_empty() => {
+                f.record.new = p.hash;
+                let why = format!(
+                    "a canary swap cannot change state ({}): rolling back would need the state as it was; swap without a canary",
+                    p.changes
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                );
+                self.finish(f.record, Err(why), &f.reply);
+            }
             Ok(p) => {
                 f.record.new = p.hash.clone();
+                f.record.states = p.changes.iter().map(ToString::to_string).collect();
                 f.hash = p.hash;
                 f.path = p.path;
                 let mut waiting = BTreeSet::new();
-                for (task, function) in p.functions {
+                for (task, function, states) in p.functions {
                     waiting.insert(task);
                     let _ = controls[task].send(Control::Stage {
                         swap: id,
                         node: p.node,
                         function,
                         hash: f.hash.clone(),
+                        states,
                     });
                 }
                 f.stage = if waiting.is_empty() {

@@ -220,8 +220,9 @@ impl TaskInstance {
                 node,
                 function,
                 hash,
+                states,
             } => {
-                self.chain.stage(node, swap, function, hash)?;
+                self.chain.stage(node, swap, function, hash, states)?;
                 let _ = self.reports.send(Report::Staged {
                     task: self.index,
                     swap,

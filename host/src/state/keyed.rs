@@ -6,6 +6,7 @@ use std::sync::Arc;
 use anyhow::Result;
 
 use super::backend::StateBackend;
+use super::changes::SwapStates;
 use super::key_group::{KeyGroupRange, key_group};
 use super::keys::{Namespace, StateKeyPrefix};
 use super::overlay::Overlay;
@@ -85,6 +86,8 @@ pub struct KeyedState {
     uid: String,
     max_parallelism: u32,
     groups: KeyGroupRange,
+    /// The changes a swap may make, for the instances of the swap's new version.
+    swap: Option<Arc<SwapStates>>,
 }
 
 impl KeyedState {
@@ -102,7 +105,22 @@ impl KeyedState {
             uid: uid.to_owned(),
             max_parallelism,
             groups,
+            swap: None,
         }
+    }
+
+    /// The same state, seen by a swap's new version: its declarations go through
+    /// `swap` (which may drop or migrate states) instead of straight to the registry.
+    pub fn for_swap(&self, swap: Arc<SwapStates>) -> Self {
+        Self {
+            swap: Some(swap),
+            ..self.clone()
+        }
+    }
+
+    /// The job's state registry.
+    pub fn registry(&self) -> &StateRegistry {
+        &self.registry
     }
 
     /// The key groups this instance owns.
@@ -199,8 +217,12 @@ impl KeyedState {
             ttl_ms,
             type_tag,
         };
+        let id = match &self.swap {
+            Some(swap) => swap.declare(&self.registry, name, declared)?,
+            None => self.registry.declare(&self.uid, name, declared)?,
+        };
         Ok(StateDef {
-            id: self.registry.declare(&self.uid, name, declared)?,
+            id,
             name: name.to_owned(),
             kind,
             ttl_ms,

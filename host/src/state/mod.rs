@@ -8,6 +8,7 @@
 //! group's state is one contiguous range per state.
 
 mod backend;
+mod changes;
 mod key_group;
 mod keyed;
 mod keys;
@@ -18,6 +19,7 @@ mod rocks;
 pub mod snapshot;
 
 pub use backend::{StateBackend, WriteOp, open_backend, open_restored};
+pub use changes::{Action, Applied, StateChange, SwapStates, apply as apply_changes};
 pub use key_group::{KeyGroupRange, key_group, key_groups_of, owner_of};
 pub use keyed::{KeyedState, Kind, StateDef, StateRead};
 pub use keys::{Namespace, StateKeyPrefix, decode_list, encode_list_element};

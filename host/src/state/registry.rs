@@ -114,28 +114,16 @@ impl StateRegistry {
     /// tag; one with a tag gives an untagged state its tag.
     pub fn declare(&self, uid: &str, name: &str, new: Declared) -> Result<u32> {
         let key = (uid.to_owned(), name.to_owned());
-        let had = self
-            .table
-            .lock()
-            .expect("registry lock")
-            .kinds
-            .get(&key)
-            .cloned();
-        let mut keep = new.clone();
-        if let Some(had) = had {
-            let tags_differ =
-                matches!((&had.type_tag, &new.type_tag), (Some(a), Some(b)) if a != b);
-            if had.kind != new.kind || had.ttl_ms.is_some() != new.ttl_ms.is_some() || tags_differ {
-                return Err(StateConflict {
-                    name: name.to_owned(),
-                    had,
-                    new,
-                }
-                .into());
-            }
-            if keep.type_tag.is_none() {
-                keep.type_tag = had.type_tag;
-            }
+        self.declare_checked(uid, name, &new)?;
+        let mut keep = new;
+        if keep.type_tag.is_none() {
+            keep.type_tag = self
+                .table
+                .lock()
+                .expect("registry lock")
+                .kinds
+                .get(&key)
+                .and_then(|d| d.type_tag.clone());
         }
         let id = self.id(uid, name)?;
         self.table
@@ -144,6 +132,42 @@ impl StateRegistry {
             .kinds
             .insert(key, keep);
         Ok(id)
+    }
+
+    /// Whether declaring state `name` of operator `uid` as `new` conflicts with what it
+    /// exists as (see [`declare`](Self::declare)); changes nothing.
+    pub fn declare_checked(
+        &self,
+        uid: &str,
+        name: &str,
+        new: &Declared,
+    ) -> Result<(), StateConflict> {
+        let key = (uid.to_owned(), name.to_owned());
+        let t = self.table.lock().expect("registry lock");
+        let Some(had) = t.kinds.get(&key) else {
+            return Ok(());
+        };
+        let tags_differ = matches!((&had.type_tag, &new.type_tag), (Some(a), Some(b)) if a != b);
+        if had.kind != new.kind || had.ttl_ms.is_some() != new.ttl_ms.is_some() || tags_differ {
+            return Err(StateConflict {
+                name: name.to_owned(),
+                had: had.clone(),
+                new: new.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    /// State `name` of operator `uid` is declared as `new` from now on (a swap changed
+    /// it), or not declared at all (`None`: a swap dropped it and the new version does
+    /// not declare it). Its id stays.
+    pub fn redeclare(&self, uid: &str, name: &str, new: Option<Declared>) {
+        let key = (uid.to_owned(), name.to_owned());
+        let mut t = self.table.lock().expect("registry lock");
+        match new {
+            Some(d) => t.kinds.insert(key, d),
+            None => t.kinds.remove(&key),
+        };
     }
 
     /// What state `name` of operator `uid` was declared as, with its id.

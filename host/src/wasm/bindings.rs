@@ -8,9 +8,10 @@ wasmtime::component::bindgen!({
         package weir:host;
 
         world engine {
-            include weir:udf/%map@0.1.1;
-            include weir:udf/process-window@0.1.1;
-            include weir:udf/broadcast-process@0.1.1;
+            include weir:udf/%map@0.1.2;
+            include weir:udf/process-window@0.1.2;
+            include weir:udf/broadcast-process@0.1.2;
+            include weir:udf/migrating@0.1.2;
         }
     ",
     path: "../wit",
@@ -18,7 +19,9 @@ wasmtime::component::bindgen!({
     additional_derives: [PartialEq],
 });
 
-pub use self::exports::weir::udf::{broadcast_function, map_function, window_function};
+pub use self::exports::weir::udf::{
+    broadcast_function, map_function, state_migration, window_function,
+};
 pub use self::weir::udf::{broadcast_state, keyed_state, log, types};
 
 impl Default for types::Batch {

@@ -10,13 +10,15 @@ use wasmtime::component::{Instance, InstancePre, Linker};
 
 use super::bindings::types::InitContext;
 use super::bindings::{
-    broadcast_function, broadcast_state, keyed_state, log, map_function, window_function,
+    broadcast_function, broadcast_state, keyed_state, log, map_function, state_migration,
+    window_function,
 };
 use super::broadcast_host::BroadcastHost;
 use super::component::LoadedComponent;
 use super::engine::WasmEngine;
 use super::failure::{Failure, classify};
 use super::keyed_host::KeyedHost;
+use super::migration::Migrator;
 use super::store::StoreData;
 use crate::manifest::Limits;
 use crate::state::KeyedState;
@@ -133,6 +135,8 @@ pub struct Prepared<E: Exports> {
     engine: Arc<WasmEngine>,
     pre: InstancePre<StoreData>,
     indices: E::Indices,
+    /// The component's `state-migration` export, if it has one.
+    migration: Option<state_migration::GuestIndices>,
     /// Who it is.
     pub info: FunctionInfo,
     /// What `init` receives (`subtask` is set per instance).
@@ -161,13 +165,43 @@ impl<E: Exports> Prepared<E> {
                     E::WORLD
                 )
             })?;
+        let migration = state_migration::GuestIndices::new(&pre).ok();
         Ok(Self {
             engine,
             pre,
             indices,
+            migration,
             info,
             init,
         })
+    }
+
+    /// An instance of the component's `state-migration` export (without `init`), if it
+    /// exports one.
+    pub fn migrator(&self) -> Result<Option<Migrator>> {
+        let Some(ix) = &self.migration else {
+            return Ok(None);
+        };
+        let data = StoreData::new(
+            Arc::from(self.info.operator.as_str()),
+            self.info.limits.memory_bytes,
+            KeyedHost::new(None),
+            BroadcastHost::default(),
+        );
+        let mut store = Store::new(self.engine.engine(), data);
+        store.limiter(|d| &mut d.limiter);
+        store.epoch_deadline_trap();
+        store.set_epoch_deadline(WasmEngine::deadline_ticks(INIT_DEADLINE_MS));
+        let instance = self
+            .pre
+            .instantiate(&mut store)
+            .map_err(anyhow::Error::from)
+            .with_context(|| format!("{}: instantiating it to migrate state", self.info))?;
+        let exports = ix
+            .load(&mut store, &instance)
+            .map_err(anyhow::Error::from)
+            .with_context(|| format!("{}: its state-migration export", self.info))?;
+        Ok(Some(Migrator::new(store, exports, self.info.clone())))
     }
 }
 
@@ -185,7 +219,7 @@ pub struct FunctionInstance<E: Exports> {
 type FailedStart = Box<(Failure, StoreData)>;
 
 /// Time `init` may take, whatever the per-call deadline.
-const INIT_DEADLINE_MS: u64 = 30_000;
+pub(super) const INIT_DEADLINE_MS: u64 = 30_000;
 /// Longest deadline of one call, however many records it has.
 const MAX_CALL_DEADLINE_MS: u64 = 600_000;
 

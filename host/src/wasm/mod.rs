@@ -8,6 +8,7 @@
 //! - `store`, `keyed_host`, `broadcast_host`: what a store holds; the host sides of
 //!   `log`, `keyed-state` and `broadcast-state`.
 //! - `instance`, `functions`: instances, calls, and their typed forms per kind.
+//! - `migration`: a new version's `state-migration` export, called at a swap.
 //! - `failure`: how a call failed.
 
 pub mod bindings;
@@ -21,6 +22,7 @@ mod instance;
 mod keyed_host;
 mod languages;
 mod log;
+mod migration;
 mod sandbox;
 mod store;
 
@@ -33,4 +35,5 @@ pub use functions::{BroadcastInstance, MapInstance, WindowInstance, check_output
 pub use instance::{Exports, FunctionInfo, FunctionInstance, Prepared, linker};
 pub use keyed_host::{KeyedHost, MAX_ITEMS, MAX_READ_BYTES, MAX_VALUE_BYTES};
 pub use languages::{Language, builds_dir, guest_sdk_dir};
+pub use migration::Migrator;
 pub use store::StoreData;

@@ -129,6 +129,7 @@ pub fn swap_request(component: ComponentSource, tag: &str, dry_run: bool) -> Swa
         dry_run,
         requested_by: "test".into(),
         canary: None,
+        drop_states: Vec::new(),
     }
 }
 

@@ -1,0 +1,160 @@
+//! Swaps that change an operator's state: a new version that stores a state as another
+//! type migrates its values at the switch (counts carry on, also after a restore from a
+//! checkpoint taken after the swap), and `drop_states` starts a state afresh; what no
+//! migration or drop covers is refused, and so is a canary that would change state.
+
+mod swapping;
+
+use serde_json::Value;
+use swapping::*;
+use weir::runtime::swap::{Canary, ComponentSource, SwapRequest};
+use weir::runtime::{JobHandle, start};
+use weir_tests::{Harness, guests};
+
+fn to_migrating() -> SwapRequest {
+    swap_request(
+        ComponentSource::Path(guests::MIGRATING_COUNTER.into()),
+        "v2",
+        false,
+    )
+}
+
+/// Runs the counting job on `n` records with checkpoints, until they are all counted.
+fn running(h: &Harness, n: u64) -> JobHandle {
+    append(&h.dir.path().join("in.txt"), 0, n);
+    let handle = start(load(h, &manifest(2, true)), h.options()).unwrap();
+    wait_for("the first outputs", || {
+        handle.metrics().node("count").records_out >= n
+    });
+    handle
+}
+
+#[test]
+fn a_new_version_migrates_the_state_it_stores_as_another_type() {
+    let h = Harness::new();
+    let input = h.dir.path().join("in.txt");
+    let handle = running(&h, 2_000);
+    // Without the migration, the new tag is a conflict (the plain counter with it).
+    let refused = handle
+        .swap(counter_with(
+            "{\"tag\":\"v2\",\"count_type\":\"json:counter/v2\"}",
+        ))
+        .expect_err("refused");
+    assert!(
+        refused.to_string().contains("of type `json:u64`"),
+        "{refused}"
+    );
+    let dry = handle
+        .swap(SwapRequest {
+            dry_run: true,
+            ..to_migrating()
+        })
+        .expect("the check passes");
+    assert_eq!(
+        dry.states,
+        vec![
+            "state `count` is migrated from a value state of type `json:u64` to a value state of type `json:counter/v2`"
+        ]
+    );
+    let applied = handle.swap(to_migrating()).expect("the swap is applied");
+    assert_eq!(applied.outcome, "applied");
+    assert_eq!(applied.states, dry.states);
+    append(&input, 2_000, 4_000);
+    wait_for("every record", || {
+        handle.metrics().node("count").records_out >= 4_000
+    });
+    // Stop at a savepoint and go on in a new run: it restores the new version with the
+    // migrated state.
+    handle.stop();
+    let first = handle.wait().unwrap();
+    first.check_accounts().unwrap();
+    assert!(first.stopped);
+    append(&input, 4_000, 5_000);
+    let again = start(load(&h, &manifest(2, true)), h.options()).unwrap();
+    // (The counts go on from the savepoint's.)
+    wait_for("the records after the restore", || {
+        again.metrics().node("count").records_out >= 5_000
+    });
+    again.drain();
+    let report = again.wait().unwrap();
+    report.check_accounts().unwrap();
+    assert_eq!(
+        report.resumed.map(|r| r.1),
+        Some(4_000),
+        "resumed at the savepoint"
+    );
+    // Every record once, counts continuing per key through the migration and the
+    // restore, v1 before the switch and v2 from it on.
+    let out = outputs_in(h.dir.path());
+    let switch = check_one_switch(&out, 5_000);
+    assert!(switch <= 2_000, "switched at {switch}");
+}
+
+#[test]
+fn a_dropped_state_starts_afresh_and_unknown_states_cannot_be_dropped() {
+    let h = Harness::new();
+    let input = h.dir.path().join("in.txt");
+    let handle = running(&h, 1_000);
+    let drop = |names: &[&str]| SwapRequest {
+        drop_states: names.iter().map(|s| s.to_string()).collect(),
+        // Another type: without the drop, a conflict.
+        ..counter_with("{\"tag\":\"v2\",\"count_type\":\"json:other\"}")
+    };
+    let refused = handle
+        .swap(SwapRequest {
+            drop_states: vec!["nope".into()],
+            ..counter_with("{\"tag\":\"v2\"}")
+        })
+        .expect_err("refused");
+    assert!(
+        refused.to_string().contains(
+            "cannot drop state `nope`: the operator has no such state (its states: count)"
+        ),
+        "{refused}"
+    );
+    let canary = handle
+        .swap(SwapRequest {
+            canary: Some(Canary::of(100)),
+            ..drop(&["count"])
+        })
+        .expect_err("refused");
+    assert!(
+        canary
+            .to_string()
+            .contains("a canary swap cannot change state (state `count` (a value state of type `json:u64`) is dropped)"),
+        "{canary}"
+    );
+    let applied = handle.swap(drop(&["count"])).expect("applied");
+    assert_eq!(
+        applied.states,
+        vec!["state `count` (a value state of type `json:u64`) is dropped"]
+    );
+    append(&input, 1_000, 3_000);
+    wait_for("every record", || {
+        handle.metrics().node("count").records_out >= 3_000
+    });
+    handle.drain();
+    handle.wait().unwrap().check_accounts().unwrap();
+    let out = outputs_in(h.dir.path());
+    assert_eq!(out.len(), 3_000);
+    // Counted from zero per key by each version: v1 over its records, v2 afresh over
+    // its own (one switch point, as the outputs' order by sequence number shows).
+    let mut by_seq: Vec<&Value> = out.iter().collect();
+    by_seq.sort_by_key(|o| o["seq"].as_u64().unwrap());
+    let mut counts: std::collections::BTreeMap<(String, String), u64> = Default::default();
+    let mut seen_v2 = false;
+    for o in by_seq {
+        let tag = o["tag"].as_str().unwrap().to_owned();
+        if tag == "v2" {
+            seen_v2 = true;
+        } else {
+            assert!(!seen_v2, "a v1 record after the switch: {o}");
+        }
+        let c = counts
+            .entry((tag, o["key"].as_str().unwrap().to_owned()))
+            .or_default();
+        *c += 1;
+        assert_eq!(o["count"].as_u64().unwrap(), *c, "{o}");
+    }
+    assert!(seen_v2);
+}
