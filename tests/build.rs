@@ -45,6 +45,8 @@ fn main() {
             all.push(name);
         }
         println!("cargo:rerun-if-changed={}", ws.join("Cargo.toml").display());
+        // A new crate in a folder of members (`functions/*`).
+        println!("cargo:rerun-if-changed={}", ws.join("functions").display());
         for (name, wasm) in build(&ws, &target) {
             let ident = name.to_uppercase().replace('-', "_");
             let path = format!("{:?}", wasm.display().to_string());

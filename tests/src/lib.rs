@@ -102,7 +102,13 @@ impl Harness {
 
     /// Rewrites `job` to run inside the harness.
     pub fn prepare(&self, job: &mut Job) {
-        job.state_dir = self.dir.path().join("state");
+        // Checkpoints kept in the job's state directory (the default) move with it: a
+        // job run by several tests at once must not restore another test's checkpoint.
+        let state_dir = self.dir.path().join("state");
+        if let Ok(inside) = job.checkpoint_dir.strip_prefix(&job.state_dir) {
+            job.checkpoint_dir = state_dir.join(inside);
+        }
+        job.state_dir = state_dir;
         for n in &mut job.nodes {
             match &mut n.kind {
                 NodeKind::Sink {

@@ -158,3 +158,87 @@ fn a_dropped_state_starts_afresh_and_unknown_states_cannot_be_dropped() {
     }
     assert!(seen_v2);
 }
+
+/// The README's walkthrough: the click-count example swapped to its version 2, which
+/// stores each tally as another type and migrates version 1's.
+#[test]
+fn the_click_count_example_migrates_its_tallies_to_version_2() {
+    let h = Harness::new();
+    let clicks = h.dir.path().join("clicks.jsonl");
+    let write = |from: u64, to: u64| {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&clicks)
+            .unwrap();
+        for i in from..to {
+            writeln!(f, "{{\"user\":\"u{}\",\"n\":{i}}}", i % 7).unwrap();
+        }
+    };
+    write(0, 700);
+    let mut job = weir_tests::manifest(
+        weir_tests::repo().join("examples/jobs/click-count/job.toml"),
+        &[
+            &format!("sources.clicks.path={}", clicks.display()),
+            "sources.clicks.follow=true",
+        ],
+    );
+    h.prepare(&mut job);
+    let handle = start(job, h.options()).unwrap();
+    wait_for("version 1's counts", || {
+        handle.metrics().node("count").records_out >= 700
+    });
+    let applied = handle
+        .swap(SwapRequest {
+            operator: "count".into(),
+            config: None,
+            ..swap_request(
+                ComponentSource::Path(guests::CLICK_COUNT_V2.into()),
+                "",
+                false,
+            )
+        })
+        .expect("the swap is applied");
+    assert_eq!(
+        applied.states,
+        vec![
+            "state `tally` is migrated from a value state of type `json:click_count::Tally` to a value state of type `json:click_count_v2::Count`"
+        ]
+    );
+    write(700, 1_400);
+    wait_for("version 2's counts", || {
+        handle.metrics().node("count").records_out >= 1_400
+    });
+    handle.drain();
+    handle.wait().unwrap().check_accounts().unwrap();
+    // Per user: every click counted once, version 1's then version 2's, the count going
+    // on through the migration and `since_v2` counting from the switch.
+    let mut by_user: std::collections::BTreeMap<String, Vec<Value>> = Default::default();
+    for line in h.output("out") {
+        let envelope: Value = serde_json::from_str(&line).unwrap();
+        let v: Value = serde_json::from_str(envelope["value"].as_str().unwrap()).unwrap();
+        by_user
+            .entry(v["user"].as_str().unwrap().to_owned())
+            .or_default()
+            .push(v);
+    }
+    assert_eq!(by_user.len(), 7);
+    for (user, mut counts) in by_user {
+        counts.sort_by_key(|v| v["clicks"].as_u64().unwrap());
+        assert_eq!(counts.len(), 200, "{user}");
+        let mut at_switch = None;
+        for (i, v) in counts.iter().enumerate() {
+            assert_eq!(v["clicks"].as_u64().unwrap(), i as u64 + 1, "{user}: {v}");
+            match (v["version"].as_str().unwrap(), at_switch) {
+                ("v1", None) => {}
+                ("v2", None) => at_switch = Some(i as u64),
+                ("v2", Some(s)) => {
+                    assert_eq!(v["since_v2"].as_u64().unwrap(), i as u64 - s + 1, "{v}")
+                }
+                (other, _) => panic!("{user}: {other} after the switch: {v}"),
+            }
+        }
+        assert!(at_switch.is_some_and(|s| s >= 100), "{user}: {at_switch:?}");
+    }
+}
