@@ -1,6 +1,7 @@
-//! A `weir` process killed with SIGKILL in the middle of a swap recovers to one consistent
-//! version: the swap is in the restored checkpoint (every record from its barrier on went
-//! to the new version) or it is not (every record went to the old one), and the committed
+//! A `weir` process killed with SIGKILL in the middle of a swap (one that migrates state
+//! too) recovers to one consistent version: the swap is in the restored checkpoint (every
+//! record from its barrier on went to the new version, with the state it left) or it is
+//! not (every record went to the old one, with the state as it was), and the committed
 //! output has every record exactly once with counts carried over.
 
 mod swapping;
@@ -42,6 +43,11 @@ fn committed(dir: &Path) -> usize {
 /// feeds it the rest of the input, stops it at a savepoint and returns the first input
 /// that went to v2, if any did.
 fn crash_during_swap(point: &str) -> Option<u64> {
+    crash_during_swap_to(point, guests::VERSIONED_COUNTER)
+}
+
+/// As [`crash_during_swap`], with `v2` as the new version.
+fn crash_during_swap_to(point: &str, v2: &str) -> Option<u64> {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     std::fs::write(
@@ -53,7 +59,7 @@ fn crash_during_swap(point: &str) -> Option<u64> {
     let mut first = start(dir, Some(point));
     wait_for("the first committed outputs", || committed(dir) >= 500);
     let swap = weir(dir)
-        .args(["swap", "job.toml", "count", guests::VERSIONED_COUNTER])
+        .args(["swap", "job.toml", "count", v2])
         .args(["--config", r#"{"tag":"v2"}"#])
         .output()
         .expect("running weir swap");
@@ -94,5 +100,23 @@ fn a_kill_after_the_swaps_checkpoint_is_written_goes_on_with_the_new_version() {
     // The swap's checkpoint is complete on disk, its completion not yet announced: the job
     // restores it and runs the new version from its barrier on.
     let switch = crash_during_swap("swap-metadata-written").expect("the swap was restored");
+    assert!(switch > 0 && switch <= FIRST, "switched at {switch}");
+}
+
+#[test]
+fn a_kill_before_a_migrating_swaps_checkpoint_completes_restores_the_old_state() {
+    // The task had migrated its state when it died: the checkpoint before the swap holds
+    // the state as the old version wrote it, and the old version goes on with it (the
+    // counts, checked per key, carry on).
+    let switch = crash_during_swap_to("swap-switched", guests::MIGRATING_COUNTER);
+    assert_eq!(switch, None, "no output of the new version was committed");
+}
+
+#[test]
+fn a_kill_after_a_migrating_swaps_checkpoint_is_written_restores_the_migrated_state() {
+    // The swap's checkpoint holds the migrated state and the new declarations: the new
+    // version goes on with it.
+    let switch = crash_during_swap_to("swap-metadata-written", guests::MIGRATING_COUNTER)
+        .expect("the swap was restored");
     assert!(switch > 0 && switch <= FIRST, "switched at {switch}");
 }
