@@ -6,8 +6,8 @@ mod swapping;
 
 use serde_json::Value;
 use swapping::*;
+use weir::runtime::start;
 use weir::runtime::swap::{ComponentSource, SwapRequest};
-use weir::runtime::{JobHandle, start};
 use weir_tests::{Harness, guests};
 
 fn outputs(h: &Harness) -> Vec<Value> {
@@ -55,20 +55,10 @@ fn a_swap_with_checkpoints_is_a_checkpoint_and_keeps_exactly_once_output() {
     run_swap(2, true);
 }
 
-fn running(h: &Harness, n: u64) -> JobHandle {
-    let input = h.dir.path().join("in.txt");
-    append(&input, 0, n);
-    let handle = start(load(h, &manifest(2, false)), h.options()).unwrap();
-    wait_for("the first outputs", || {
-        handle.metrics().node("count").records_out >= n
-    });
-    handle
-}
-
 #[test]
 fn a_swap_that_cannot_start_is_refused_and_the_old_version_keeps_running() {
     let h = Harness::new();
-    let handle = running(&h, 500);
+    let handle = running(&h, 500, false);
     let junk = h.dir.path().join("junk.wasm");
     std::fs::write(&junk, b"not a component").unwrap();
     let cases: Vec<(SwapRequest, &str)> = vec![

@@ -7,8 +7,8 @@ mod swapping;
 
 use serde_json::Value;
 use swapping::*;
+use weir::runtime::start;
 use weir::runtime::swap::{Canary, ComponentSource, SwapRequest};
-use weir::runtime::{JobHandle, start};
 use weir_tests::{Harness, guests};
 
 fn to_migrating() -> SwapRequest {
@@ -19,21 +19,11 @@ fn to_migrating() -> SwapRequest {
     )
 }
 
-/// Runs the counting job on `n` records with checkpoints, until they are all counted.
-fn running(h: &Harness, n: u64) -> JobHandle {
-    append(&h.dir.path().join("in.txt"), 0, n);
-    let handle = start(load(h, &manifest(2, true)), h.options()).unwrap();
-    wait_for("the first outputs", || {
-        handle.metrics().node("count").records_out >= n
-    });
-    handle
-}
-
 #[test]
 fn a_new_version_migrates_the_state_it_stores_as_another_type() {
     let h = Harness::new();
     let input = h.dir.path().join("in.txt");
-    let handle = running(&h, 2_000);
+    let handle = running(&h, 2_000, true);
     // Without the migration, the new tag is a conflict (the plain counter with it).
     let refused = handle
         .swap(counter_with(
@@ -94,7 +84,7 @@ fn a_new_version_migrates_the_state_it_stores_as_another_type() {
 fn a_dropped_state_starts_afresh_and_unknown_states_cannot_be_dropped() {
     let h = Harness::new();
     let input = h.dir.path().join("in.txt");
-    let handle = running(&h, 1_000);
+    let handle = running(&h, 1_000, true);
     let drop = |names: &[&str]| SwapRequest {
         drop_states: names.iter().map(|s| s.to_string()).collect(),
         // Another type: without the drop, a conflict.

@@ -6,6 +6,10 @@
 //! spread over parallel instances, so state can be redistributed when parallelism
 //! changes, and every state key starts with its state id and key group, so one key
 //! group's state is one contiguous range per state.
+//!
+//! A registry ([`StateRegistry`]) gives each declared state its id and remembers what it
+//! was declared as; a swap that changes states ([`SwapStates`]) drops them or has the new
+//! version migrate their values at the switch.
 
 mod backend;
 mod changes;

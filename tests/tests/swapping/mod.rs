@@ -68,6 +68,16 @@ pub fn load(h: &Harness, text: &str) -> Job {
     job
 }
 
+/// Runs the counting job (parallelism 2) on `n` records, until they are all counted.
+pub fn running(h: &Harness, n: u64, checkpoints: bool) -> weir::runtime::JobHandle {
+    append(&h.dir.path().join("in.txt"), 0, n);
+    let handle = weir::runtime::start(load(h, &manifest(2, checkpoints)), h.options()).unwrap();
+    wait_for("the first outputs", || {
+        handle.metrics().node("count").records_out >= n
+    });
+    handle
+}
+
 pub fn append(path: &Path, from: u64, to: u64) {
     let mut f = std::fs::OpenOptions::new()
         .create(true)
