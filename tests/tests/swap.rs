@@ -143,6 +143,8 @@ fn a_swap_that_cannot_start_is_refused_and_the_old_version_keeps_running() {
             .count(),
         7
     );
+    // The log names what was refused: the first refusal is the junk file.
+    assert_eq!(log[0].new, sha256_of(junk.to_str().unwrap()));
 }
 
 #[test]

@@ -101,6 +101,23 @@ pub enum ComponentSource {
     Bytes(Vec<u8>),
 }
 
+impl ComponentSource {
+    /// The component's bytes.
+    pub fn bytes(&self) -> Result<Vec<u8>> {
+        match self {
+            ComponentSource::Path(p) => {
+                std::fs::read(p).with_context(|| format!("reading {}", p.display()))
+            }
+            ComponentSource::Bytes(b) => Ok(b.clone()),
+        }
+    }
+
+    /// The component's content hash, if it can be read.
+    pub fn hash(&self) -> Option<String> {
+        Some(hex::encode(Sha256::digest(self.bytes().ok()?)))
+    }
+}
+
 /// One operator instance a swap must reach.
 #[derive(Clone)]
 pub struct Target {
@@ -223,12 +240,7 @@ impl SwapContext {
         let NodeKind::Operator(o) = &n.kind else {
             unreachable!("checked by node()")
         };
-        let bytes = match &req.component {
-            ComponentSource::Path(p) => {
-                std::fs::read(p).with_context(|| format!("reading {}", p.display()))?
-            }
-            ComponentSource::Bytes(b) => b.clone(),
-        };
+        let bytes = req.component.bytes()?;
         let hash = hex::encode(Sha256::digest(&bytes));
         std::fs::create_dir_all(&self.components)?;
         let path = self.components.join(format!("{hash}.wasm"));

@@ -219,6 +219,8 @@ impl Swaps {
         match result {
             Err(e) => {
                 let why = format!("{e:#}");
+                // What was refused, when it could be read.
+                f.record.new = f.req.component.hash().unwrap_or_default();
                 self.finish(f.record, Err(why), &f.reply);
             }
             Ok(p) if f.req.dry_run => {
