@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use rdkafka::Offset;
 use rdkafka::TopicPartitionList;
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::consumer::{CommitMode, Consumer};
 use rdkafka::error::KafkaError;
 use rdkafka::message::OwnedMessage;
 
@@ -57,7 +57,7 @@ pub struct KafkaSource {
     cfg: Config,
     subtask: u32,
     parallelism: u32,
-    consumer: BaseConsumer,
+    consumer: client::Reader,
     parts: Vec<PartitionReader>,
     pattern: Option<regex::Regex>,
     event_time: Option<EventTime>,
