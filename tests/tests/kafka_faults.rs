@@ -240,6 +240,24 @@ fn fetch_errors_are_retried_or_fail_the_source_which_restores() {
     );
 }
 
+#[test]
+fn an_offset_out_of_range_that_is_not_neither_reads_again_nor_skips() {
+    // The broker says a partition's offset is out of range while it is not (as after a
+    // leader change): the reader must go on from where it was, not from the start.
+    let (mock, addr) = cluster();
+    let (_, restarts, got) = counting_run_with(&addr, "10s", |_| {
+        mock.request_errors(
+            RDKafkaApiKey::Fetch,
+            &[RDKafkaRespErr::RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE],
+        );
+    });
+    assert_eq!(
+        got,
+        without_faults(&addr),
+        "the output of a run without faults ({restarts:?})"
+    );
+}
+
 /// A copy of topic `in` to topic `out` through an at-least-once Kafka sink.
 fn copy_job(addr: &str) -> String {
     format!(

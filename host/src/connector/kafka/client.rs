@@ -70,7 +70,9 @@ pub fn consumer(
             ("enable.auto.offset.store", "false"),
             ("enable.partition.eof", "true"),
             ("isolation.level", "read_committed"),
-            ("auto.offset.reset", "earliest"),
+            // An offset out of range is the reader's to look into (`source::health`), not
+            // a jump to the start of the partition, which would read its records again.
+            ("auto.offset.reset", "error"),
         ],
         properties,
     )

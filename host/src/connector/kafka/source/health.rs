@@ -1,13 +1,15 @@
 //! The consumer's errors: brokers out of reach are waited for (librdkafka reconnects)
-//! up to the connect timeout; anything else fails the reader with a named error.
+//! up to the connect timeout; an offset out of range is checked against the broker's;
+//! anything else fails the reader with a named error.
 
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use rdkafka::consumer::Consumer;
-use rdkafka::error::KafkaError;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 
 use super::KafkaSource;
+use crate::connector::kafka::client::CALL_TIMEOUT;
 use crate::connector::kafka::error::{KafkaFailure, is_transient, is_unauthorized};
 
 impl KafkaSource {
@@ -24,13 +26,9 @@ impl KafkaSource {
         }
         if matches!(
             e.rdkafka_error_code(),
-            Some(rdkafka::error::RDKafkaErrorCode::OffsetOutOfRange)
+            Some(RDKafkaErrorCode::AutoOffsetReset | RDKafkaErrorCode::OffsetOutOfRange)
         ) {
-            tracing::warn!(
-                "{}: {e}: records were deleted before they were read (retention); reading on from the oldest kept",
-                self.who
-            );
-            return Ok(());
+            return self.out_of_range(&e);
         }
         let topics = self
             .parts
@@ -54,6 +52,48 @@ impl KafkaSource {
             cause: format!("reading {topics}: {e}"),
         }
         .into())
+    }
+
+    /// The broker said a partition's offset is out of range, and librdkafka stopped
+    /// fetching it (`auto.offset.reset = error`: it does not jump to an end of the
+    /// partition on its own, and does not say which partition it was). Each partition's
+    /// offset is checked against what the broker holds now: one whose records were
+    /// deleted before they were read (retention) goes on from the oldest kept, with a
+    /// warning; one past the partition's end (the log was truncated) fails the reader;
+    /// one in range goes on where it was (the error was a passing one). Every partition
+    /// is then fetched again from where the reader is.
+    fn out_of_range(&mut self, e: &KafkaError) -> Result<()> {
+        for i in 0..self.parts.len() {
+            if self.parts[i].done() {
+                continue;
+            }
+            let (topic, partition, offset) = {
+                let p = &self.parts[i];
+                (p.topic.clone(), p.partition, p.offset)
+            };
+            let (low, high) = self.watermarks(&topic, partition, CALL_TIMEOUT)?;
+            if offset < low {
+                tracing::warn!(
+                    "{}: topic `{topic}` partition {partition}: records {offset}..{low} were deleted before they were read (retention); reading on from offset {low}",
+                    self.who
+                );
+                self.parts[i].offset = low;
+            } else if offset > high {
+                return Err(KafkaFailure::Partition {
+                    who: self.who.clone(),
+                    topic,
+                    partition,
+                    cause: format!(
+                        "the reader is at offset {offset}, past the partition's end ({high}): records it read are gone (was the log truncated?): {e}"
+                    ),
+                }
+                .into());
+            }
+        }
+        // A record fetched for the next batch is fetched again.
+        self.lookahead = None;
+        self.assign(0, false)?;
+        Ok(())
     }
 
     pub(super) fn check_failing(&self) -> Result<()> {
