@@ -152,69 +152,7 @@ impl Broker {
     /// Every record of `topic` (each partition in order, partitions in turn), read
     /// committed or not.
     pub fn read(&self, topic: &str, committed: bool) -> Vec<Rec> {
-        let c: BaseConsumer = ClientConfig::new()
-            .set("bootstrap.servers", &self.addr)
-            .set("group.id", "weir-tests-reader")
-            .set(
-                "isolation.level",
-                if committed {
-                    "read_committed"
-                } else {
-                    "read_uncommitted"
-                },
-            )
-            .set("enable.partition.eof", "true")
-            .set("enable.auto.commit", "false")
-            .create()
-            .expect("a consumer");
-        let md = c
-            .fetch_metadata(Some(topic), T)
-            .expect("the topic's metadata");
-        let parts = md.topics()[0].partitions().len() as i32;
-        let mut tpl = TopicPartitionList::new();
-        for p in 0..parts {
-            tpl.add_partition_offset(topic, p, Offset::Beginning)
-                .expect("a partition");
-        }
-        c.assign(&tpl).expect("assigning");
-        let mut out = Vec::new();
-        let mut at_end = std::collections::BTreeSet::new();
-        let started = Instant::now();
-        while at_end.len() < parts as usize {
-            assert!(
-                started.elapsed() < Duration::from_secs(60),
-                "reading {topic} took over a minute (a transaction left open?)"
-            );
-            match c.poll(Duration::from_millis(100)) {
-                None => {}
-                Some(Err(KafkaError::PartitionEOF(p))) => {
-                    at_end.insert(p);
-                }
-                Some(Err(e)) => panic!("reading {topic}: {e}"),
-                Some(Ok(m)) => {
-                    at_end.remove(&m.partition());
-                    out.push(Rec {
-                        partition: Some(m.partition()),
-                        key: m.key().map(<[u8]>::to_vec),
-                        value: m.payload().unwrap_or_default().to_vec(),
-                        timestamp: m.timestamp().to_millis(),
-                        headers: m
-                            .headers()
-                            .map(|hs| {
-                                hs.iter()
-                                    .map(|h| {
-                                        (h.key.to_owned(), h.value.unwrap_or_default().to_vec())
-                                    })
-                                    .collect()
-                            })
-                            .unwrap_or_default(),
-                        offset: m.offset(),
-                    });
-                }
-            }
-        }
-        out.sort_by_key(|r| (r.partition, r.offset));
-        out
+        read_from(&self.addr, topic, committed)
     }
 
     /// The partitions of `topic` where a transaction is open: their last stable offset
@@ -305,4 +243,70 @@ pub fn produce_to(addr: &str, topic: &str, records: &[Rec]) {
         p.poll(Duration::ZERO);
     }
     p.flush(T).expect("flushing");
+}
+
+/// Every record of `topic` at the brokers `addr` (each partition in order, partitions in
+/// turn), read committed or not.
+pub fn read_from(addr: &str, topic: &str, committed: bool) -> Vec<Rec> {
+    let c: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", addr)
+        .set("group.id", "weir-tests-reader")
+        .set(
+            "isolation.level",
+            if committed {
+                "read_committed"
+            } else {
+                "read_uncommitted"
+            },
+        )
+        .set("enable.partition.eof", "true")
+        .set("enable.auto.commit", "false")
+        .create()
+        .expect("a consumer");
+    let md = c
+        .fetch_metadata(Some(topic), T)
+        .expect("the topic's metadata");
+    let parts = md.topics()[0].partitions().len() as i32;
+    let mut tpl = TopicPartitionList::new();
+    for p in 0..parts {
+        tpl.add_partition_offset(topic, p, Offset::Beginning)
+            .expect("a partition");
+    }
+    c.assign(&tpl).expect("assigning");
+    let mut out = Vec::new();
+    let mut at_end = std::collections::BTreeSet::new();
+    let started = Instant::now();
+    while at_end.len() < parts as usize {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "reading {topic} took over a minute (a transaction left open?)"
+        );
+        match c.poll(Duration::from_millis(100)) {
+            None => {}
+            Some(Err(KafkaError::PartitionEOF(p))) => {
+                at_end.insert(p);
+            }
+            Some(Err(e)) => panic!("reading {topic}: {e}"),
+            Some(Ok(m)) => {
+                at_end.remove(&m.partition());
+                out.push(Rec {
+                    partition: Some(m.partition()),
+                    key: m.key().map(<[u8]>::to_vec),
+                    value: m.payload().unwrap_or_default().to_vec(),
+                    timestamp: m.timestamp().to_millis(),
+                    headers: m
+                        .headers()
+                        .map(|hs| {
+                            hs.iter()
+                                .map(|h| (h.key.to_owned(), h.value.unwrap_or_default().to_vec()))
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                    offset: m.offset(),
+                });
+            }
+        }
+    }
+    out.sort_by_key(|r| (r.partition, r.offset));
+    out
 }

@@ -1,7 +1,8 @@
 //! Kafka sinks against a real broker (noida-db, started by each test): records keep their
 //! key, timestamp and headers from topic to topic, at-least-once and exactly-once; keys
 //! land where Java's partitioner puts them; a rescale of the sink leaves no transaction
-//! open; a record over the size limit fails the job naming the sink, topic and record.
+//! open; a record over the size limit fails the job naming the sink, topic and record;
+//! unreachable brokers are a named error after the sink's `connect_timeout`.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -259,5 +260,36 @@ fn a_record_over_the_size_limit_fails_the_job_naming_it() {
     let err = h.run(job(&h, &text)).unwrap_err().to_string();
     for w in ["Kafka sink `out`", "topic `out`", "big-one", "too large"] {
         assert!(err.contains(w), "`{w}` missing from: {err}");
+    }
+}
+
+#[test]
+fn unreachable_brokers_are_a_named_error_of_the_sink_after_its_connect_timeout() {
+    let b = Broker::start();
+    b.create_topic("in", 1);
+    b.produce("in", &input(10));
+    let nobody = format!("127.0.0.1:{}", weir_tests::broker::free_port());
+    for (delivery, checkpoints) in [("at-least-once", false), ("exactly-once", true)] {
+        let h = Harness::new();
+        // No restarts: the first failure is the job's. A job name of its own: its
+        // transactional ids are not those of the other tests' jobs.
+        let text = copy_job(&b.addr, delivery, checkpoints, "in", "out")
+            .replace("name = \"copy\"", "name = \"unreachable\"")
+            .replace(
+                &format!("input = \"in\"\nbrokers = \"{}\"", b.addr),
+                &format!("input = \"in\"\nbrokers = \"{nobody}\"\nconnect_timeout = \"1s\""),
+            )
+            + "\n[job.restart]\nstrategy = \"none\"\n";
+        assert!(text.contains(&nobody), "{text}");
+        let started = Instant::now();
+        let err = h.run(job(&h, &text)).unwrap_err().to_string();
+        for w in ["Kafka sink `out`", nobody.as_str(), "could not be reached"] {
+            assert!(err.contains(w), "{delivery}: `{w}` missing from: {err}");
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "{delivery}: the error took {:?}",
+            started.elapsed()
+        );
     }
 }

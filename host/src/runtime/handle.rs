@@ -32,6 +32,7 @@ pub struct JobHandle {
     stats: Arc<Mutex<CheckpointStats>>,
     restore_ms: Arc<Mutex<Option<f64>>>,
     running: Arc<super::query::Running>,
+    restarts: Arc<Mutex<Vec<String>>>,
     done: std::thread::JoinHandle<Result<JobReport, JobError>>,
 }
 
@@ -120,6 +121,12 @@ impl JobHandle {
         key: &[u8],
     ) -> Result<super::query::StateAnswer, super::query::QueryError> {
         super::query::read_state(&self.running, operator, state, key)
+    }
+
+    /// The failures the job restarted after so far, oldest first (each the error that
+    /// failed the attempt, with its causes).
+    pub fn restarts(&self) -> Vec<String> {
+        self.restarts.lock().expect("restarts").clone()
     }
 
     /// Whether the job has ended.
@@ -218,6 +225,7 @@ pub fn start(job: Job, options: RunOptions) -> Result<JobHandle, JobError> {
         shared.stats.clone(),
         shared.restore_ms.clone(),
         shared.running.clone(),
+        shared.restarts.clone(),
     );
     let checkpoints = job.checkpoint.is_some();
     let swap_log: Arc<Mutex<Vec<super::swap::SwapRecord>>> =
@@ -255,6 +263,7 @@ pub fn start(job: Job, options: RunOptions) -> Result<JobHandle, JobError> {
         stats: handle_parts.3,
         restore_ms: handle_parts.4,
         running: handle_parts.5,
+        restarts: handle_parts.6,
         done,
     })
 }

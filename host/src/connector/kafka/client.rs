@@ -3,9 +3,10 @@
 
 use std::time::{Duration, Instant};
 
+use rdkafka::ClientContext;
 use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::error::KafkaError;
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 
 use super::error::{KafkaFailure, is_transient, is_unauthorized};
 
@@ -29,6 +30,30 @@ pub fn config(
     c
 }
 
+/// What weir's consumers tell librdkafka: its global errors are logged, except the end
+/// of a partition. With `enable.partition.eof`, librdkafka reports a partition's end as
+/// an error event, which `poll` also returns to the reader (where it is no error); logged,
+/// a bounded source would print an error at every partition's end.
+pub struct ReaderContext;
+
+impl ClientContext for ReaderContext {
+    fn error(&self, error: KafkaError, reason: &str) {
+        if worth_logging(&error) {
+            tracing::error!(target: "librdkafka", "librdkafka: {error}: {reason}");
+        }
+    }
+}
+
+/// Whether a global error of a consumer is logged (all but a partition's end).
+fn worth_logging(e: &KafkaError) -> bool {
+    e.rdkafka_error_code() != Some(RDKafkaErrorCode::PartitionEOF)
+}
+
+impl ConsumerContext for ReaderContext {}
+
+/// A consumer of weir's.
+pub type Reader = BaseConsumer<ReaderContext>;
+
 /// A consumer that reads assigned partitions (it never joins its group; `group` is where
 /// offsets are committed, or only a name librdkafka requires).
 pub fn consumer(
@@ -36,7 +61,7 @@ pub fn consumer(
     brokers: &str,
     group: &str,
     properties: &[(String, String)],
-) -> Result<BaseConsumer, KafkaFailure> {
+) -> Result<Reader, KafkaFailure> {
     config(
         brokers,
         &[
@@ -45,11 +70,13 @@ pub fn consumer(
             ("enable.auto.offset.store", "false"),
             ("enable.partition.eof", "true"),
             ("isolation.level", "read_committed"),
-            ("auto.offset.reset", "earliest"),
+            // An offset out of range is the reader's to look into (`source::health`), not
+            // a jump to the start of the partition, which would read its records again.
+            ("auto.offset.reset", "error"),
         ],
         properties,
     )
-    .create()
+    .create_with_context(ReaderContext)
     .map_err(|e| KafkaFailure::Client {
         who: who.to_owned(),
         cause: format!("cannot create the consumer: {e}"),
@@ -61,7 +88,7 @@ pub fn consumer(
 pub fn partitions(
     who: &str,
     brokers: &str,
-    c: &BaseConsumer,
+    c: &Reader,
     topics: Option<&[String]>,
     wait: Duration,
 ) -> Result<Vec<(String, i32)>, KafkaFailure> {
@@ -125,6 +152,25 @@ pub fn with_wait<T>(
                     cause: e.to_string(),
                 });
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_partition_end_is_not_logged_as_an_error_but_real_errors_are() {
+        assert!(!worth_logging(&KafkaError::Global(
+            RDKafkaErrorCode::PartitionEOF
+        )));
+        for code in [
+            RDKafkaErrorCode::AllBrokersDown,
+            RDKafkaErrorCode::TopicAuthorizationFailed,
+            RDKafkaErrorCode::BrokerTransportFailure,
+        ] {
+            assert!(worth_logging(&KafkaError::Global(code)), "{code:?}");
         }
     }
 }

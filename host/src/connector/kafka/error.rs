@@ -84,12 +84,20 @@ pub enum KafkaFailure {
     },
 }
 
+/// The error code of `e` (rdkafka gives none for admin operations, which carry one).
+fn code(e: &KafkaError) -> Option<RDKafkaErrorCode> {
+    match e {
+        KafkaError::AdminOp(c) => Some(*c),
+        e => e.rdkafka_error_code(),
+    }
+}
+
 /// Whether an error is the client failing to reach the brokers (retried by librdkafka,
 /// worth waiting for a while), not something the brokers refused.
 pub fn is_transient(e: &KafkaError) -> bool {
     use RDKafkaErrorCode as C;
     matches!(
-        e.rdkafka_error_code(),
+        code(e),
         Some(
             C::BrokerTransportFailure
                 | C::AllBrokersDown
@@ -114,7 +122,7 @@ pub fn is_transient(e: &KafkaError) -> bool {
 pub fn is_unauthorized(e: &KafkaError) -> bool {
     use RDKafkaErrorCode as C;
     matches!(
-        e.rdkafka_error_code(),
+        code(e),
         Some(
             C::TopicAuthorizationFailed
                 | C::GroupAuthorizationFailed
@@ -125,4 +133,22 @@ pub fn is_unauthorized(e: &KafkaError) -> bool {
                 | C::DelegationTokenAuthorizationFailed
         )
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn admin_operations_are_classified_by_their_code() {
+        assert!(is_transient(&KafkaError::AdminOp(
+            RDKafkaErrorCode::OperationTimedOut
+        )));
+        assert!(is_unauthorized(&KafkaError::AdminOp(
+            RDKafkaErrorCode::TopicAuthorizationFailed
+        )));
+        assert!(!is_transient(&KafkaError::AdminOp(
+            RDKafkaErrorCode::InvalidReplicationFactor
+        )));
+    }
 }

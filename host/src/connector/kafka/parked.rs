@@ -38,9 +38,19 @@ pub(super) fn park(p: Parked) {
         .insert(p.txn.transactional_id.clone(), p);
 }
 
-/// Drops every parked producer (a new attempt starts: its sinks fence them).
-pub fn clear() {
-    parked().lock().expect("parked producers").clear();
+/// Drops the parked producers of a sink whose transactional ids start with `prefix`
+/// (a new attempt of its job starts: its instances fence them). Only that sink's: other
+/// jobs running in the same process keep theirs.
+pub fn clear(prefix: &str) {
+    let of_sink = |id: &str| {
+        id.strip_prefix(prefix)
+            .and_then(|rest| rest.strip_prefix('-'))
+            .is_some_and(|n| n.parse::<u32>().is_ok())
+    };
+    parked()
+        .lock()
+        .expect("parked producers")
+        .retain(|id, _| !of_sink(id));
 }
 
 /// Commits the transactions finished sinks left in a completed snapshot's `instances`.

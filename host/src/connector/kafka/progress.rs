@@ -44,11 +44,18 @@ pub fn ensure_topic(
             who: who.to_owned(),
             cause: format!("cannot create an admin client: {e}"),
         })?;
-    let opts = AdminOptions::new().operation_timeout(Some(client::CALL_TIMEOUT));
     // The brokers' default replication; a broker that does not take "default" gets 1.
     let mut replication = -1;
     let started = Instant::now();
     loop {
+        // Each try waits at most what is left of `wait` (by default a request would
+        // wait `socket.timeout.ms`, a minute, for brokers out of reach).
+        let left = wait.saturating_sub(started.elapsed());
+        let opts = AdminOptions::new()
+            .operation_timeout(Some(client::CALL_TIMEOUT))
+            .request_timeout(Some(
+                left.clamp(Duration::from_millis(100), client::CALL_TIMEOUT),
+            ));
         let t = NewTopic::new(topic, 1, TopicReplication::Fixed(replication))
             .set("cleanup.policy", "compact");
         let answer = block_on(admin.create_topics([&t], &opts));

@@ -60,7 +60,6 @@ pub fn transaction_timeout_ms(job: &Job, k: &KafkaSink) -> u64 {
 /// Prepares every exactly-once Kafka sink of `job` for an attempt that restores
 /// `restore` (or starts from the beginning).
 pub fn prepare(job: &Job, restore: Option<&Restore>) -> Result<()> {
-    parked::clear();
     for n in &job.nodes {
         if let NodeKind::Sink {
             kind: SinkKind::Kafka(k),
@@ -68,6 +67,7 @@ pub fn prepare(job: &Job, restore: Option<&Restore>) -> Result<()> {
         } = &n.kind
             && k.delivery == Delivery::ExactlyOnce
         {
+            parked::clear(&k.transactional_id_prefix);
             prepare_sink(job, n, k, restore)
                 .with_context(|| format!("Kafka sink `{}`: recovering its transactions", n.name))?;
         }
