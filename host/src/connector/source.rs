@@ -49,3 +49,19 @@ pub trait Source: Send {
         Ok(())
     }
 }
+
+/// A reader's watermark from those of its splits (or partitions) still active: their
+/// minimum, if it passed `emitted` (which it then becomes). With no split active the
+/// watermark stays where it is: idle splits may resume with data it must not have
+/// passed (the reader reports itself idle instead), and finished ones release it when
+/// the reader ends.
+pub(crate) fn advance_watermark(
+    active: impl Iterator<Item = i64>,
+    emitted: &mut i64,
+) -> Option<i64> {
+    let wm = active.min()?;
+    (wm > *emitted).then(|| {
+        *emitted = wm;
+        wm
+    })
+}

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use anyhow::Result;
 
-use super::source::{Source, SourceEvent};
+use super::source::{Source, SourceEvent, advance_watermark};
 use super::splits::Split;
 use crate::manifest::{EventTime, FileFormat, TimestampFrom};
 use crate::record::Batch;
@@ -278,20 +278,12 @@ impl FileSource {
             return;
         }
         let ooo = self.out_of_orderness();
-        // With no split active the watermark stays where it is: idle splits may resume
-        // with data the watermark must not have passed (the reader reports itself idle
-        // instead), and finished ones release it when the reader ends.
-        let Some(wm) = self
+        let active = self
             .splits
             .iter()
             .filter(|s| !s.done && !s.idle)
-            .map(|s| s.watermark(ooo))
-            .min()
-        else {
-            return;
-        };
-        if wm > self.emitted {
-            self.emitted = wm;
+            .map(|s| s.watermark(ooo));
+        if let Some(wm) = advance_watermark(active, &mut self.emitted) {
             self.queue.push_back(SourceEvent::Watermark(wm));
         }
     }

@@ -30,6 +30,7 @@ use super::client;
 use super::error::KafkaFailure;
 use super::partition::{PartitionReader, owner};
 use crate::checkpoint::{OperatorState, PartitionState};
+use crate::connector::source::advance_watermark;
 use crate::connector::{Source, SourceEvent};
 use crate::manifest::{EventTime, KafkaSource as Config, KafkaStart, KafkaTopics, TimestampFrom};
 use crate::runtime::{Clock, NodeMetrics};
@@ -258,19 +259,12 @@ impl KafkaSource {
             return;
         }
         let ooo = self.out_of_orderness();
-        // With no partition active the watermark stays where it is: idle partitions may
-        // resume with data it must not have passed (the reader reports itself idle).
-        let Some(wm) = self
+        let active = self
             .parts
             .iter()
             .filter(|p| !p.done() && !p.idle)
-            .map(|p| p.watermark(ooo))
-            .min()
-        else {
-            return;
-        };
-        if wm > self.emitted {
-            self.emitted = wm;
+            .map(|p| p.watermark(ooo));
+        if let Some(wm) = advance_watermark(active, &mut self.emitted) {
             self.queue.push_back(SourceEvent::Watermark(wm));
         }
     }
