@@ -56,6 +56,43 @@ struct Table {
     next: u32,
 }
 
+impl Table {
+    fn id(&mut self, uid: &str, name: &str) -> Result<u32> {
+        if let Some(&id) = self.ids.get(&(uid.to_owned(), name.to_owned())) {
+            return Ok(id);
+        }
+        // Ids start at 1; the top of the range is never handed out, so no state key
+        // starts with 0xffffffff.
+        if self.next >= u32::MAX - 2 {
+            bail!("the job has run out of state ids");
+        }
+        self.next += 1;
+        let id = self.next;
+        self.ids.insert((uid.to_owned(), name.to_owned()), id);
+        Ok(id)
+    }
+
+    fn check(
+        &self,
+        name: &str,
+        key: &(String, String),
+        new: &Declared,
+    ) -> Result<(), StateConflict> {
+        let Some(had) = self.kinds.get(key) else {
+            return Ok(());
+        };
+        let tags_differ = matches!((&had.type_tag, &new.type_tag), (Some(a), Some(b)) if a != b);
+        if had.kind != new.kind || had.ttl_ms.is_some() != new.ttl_ms.is_some() || tags_differ {
+            return Err(StateConflict {
+                name: name.to_owned(),
+                had: had.clone(),
+                new: new.clone(),
+            });
+        }
+        Ok(())
+    }
+}
+
 /// Hands out state ids.
 #[derive(Debug, Default)]
 pub struct StateRegistry {
@@ -92,45 +129,25 @@ impl StateRegistry {
 
     /// The id of state `name` of operator `uid`, assigning one if new.
     pub fn id(&self, uid: &str, name: &str) -> Result<u32> {
-        let mut t = self.table.lock().expect("registry lock");
-        if let Some(&id) = t.ids.get(&(uid.to_owned(), name.to_owned())) {
-            return Ok(id);
-        }
-        // Ids start at 1; the top of the range is never handed out, so no state key
-        // starts with 0xffffffff.
-        if t.next >= u32::MAX - 2 {
-            bail!("the job has run out of state ids");
-        }
-        t.next += 1;
-        let id = t.next;
-        t.ids.insert((uid.to_owned(), name.to_owned()), id);
-        Ok(id)
+        self.table.lock().expect("registry lock").id(uid, name)
     }
 
     /// Declares state `name` of operator `uid`: its id, or a [`StateConflict`] if it
     /// exists as another kind, with expiring entries where these do not expire (or the
     /// other way round: they are stored differently), or with another type tag. A
     /// declaration without a tag (from a component that cannot give one) matches any
-    /// tag; one with a tag gives an untagged state its tag.
+    /// tag; one with a tag gives an untagged state its tag. Check and record are one
+    /// step: of two instances declaring a state at once, the second sees the first.
     pub fn declare(&self, uid: &str, name: &str, new: Declared) -> Result<u32> {
         let key = (uid.to_owned(), name.to_owned());
-        self.declare_checked(uid, name, &new)?;
+        let mut t = self.table.lock().expect("registry lock");
+        t.check(name, &key, &new)?;
         let mut keep = new;
         if keep.type_tag.is_none() {
-            keep.type_tag = self
-                .table
-                .lock()
-                .expect("registry lock")
-                .kinds
-                .get(&key)
-                .and_then(|d| d.type_tag.clone());
+            keep.type_tag = t.kinds.get(&key).and_then(|d| d.type_tag.clone());
         }
-        let id = self.id(uid, name)?;
-        self.table
-            .lock()
-            .expect("registry lock")
-            .kinds
-            .insert(key, keep);
+        let id = t.id(uid, name)?;
+        t.kinds.insert(key, keep);
         Ok(id)
     }
 
@@ -143,19 +160,10 @@ impl StateRegistry {
         new: &Declared,
     ) -> Result<(), StateConflict> {
         let key = (uid.to_owned(), name.to_owned());
-        let t = self.table.lock().expect("registry lock");
-        let Some(had) = t.kinds.get(&key) else {
-            return Ok(());
-        };
-        let tags_differ = matches!((&had.type_tag, &new.type_tag), (Some(a), Some(b)) if a != b);
-        if had.kind != new.kind || had.ttl_ms.is_some() != new.ttl_ms.is_some() || tags_differ {
-            return Err(StateConflict {
-                name: name.to_owned(),
-                had: had.clone(),
-                new: new.clone(),
-            });
-        }
-        Ok(())
+        self.table
+            .lock()
+            .expect("registry lock")
+            .check(name, &key, new)
     }
 
     /// State `name` of operator `uid` is declared as `new` from now on (a swap changed
@@ -299,5 +307,30 @@ mod tests {
             again.names_of("op"),
             vec!["count".to_owned(), "seen".to_owned()]
         );
+    }
+
+    #[test]
+    fn of_instances_declaring_one_state_at_once_with_other_tags_one_wins() {
+        for _ in 0..200 {
+            let r = std::sync::Arc::new(StateRegistry::default());
+            let start = std::sync::Arc::new(std::sync::Barrier::new(4));
+            let threads: Vec<_> = (0..4)
+                .map(|i| {
+                    let (r, start) = (r.clone(), start.clone());
+                    std::thread::spawn(move || {
+                        let tag = format!("json:t{i}");
+                        start.wait();
+                        r.declare("op", "count", decl(Kind::Value, None, Some(&tag)))
+                            .is_ok()
+                    })
+                })
+                .collect();
+            let won = threads
+                .into_iter()
+                .map(|t| t.join().unwrap())
+                .filter(|&ok| ok)
+                .count();
+            assert_eq!(won, 1);
+        }
     }
 }
