@@ -27,6 +27,9 @@ struct Entry {
 #[derive(Debug, Default)]
 pub struct AccCache {
     entries: FastMap<Vec<u8>, Entry>,
+    /// Whether the backend may hold accumulators (some were written back, or the
+    /// operator was restored); until then a miss is a new accumulator, with no read.
+    backend_has_some: bool,
 }
 
 impl AccCache {
@@ -36,11 +39,14 @@ impl AccCache {
         backend: &dyn StateBackend,
         keys: &[Vec<u8>],
     ) -> Result<Vec<Option<Vec<u8>>>> {
-        let missing: Vec<Vec<u8>> = keys
-            .iter()
-            .filter(|k| !self.entries.contains_key(*k))
-            .cloned()
-            .collect();
+        let missing: Vec<Vec<u8>> = if self.backend_has_some {
+            keys.iter()
+                .filter(|k| !self.entries.contains_key(*k))
+                .cloned()
+                .collect()
+        } else {
+            Vec::new()
+        };
         if !missing.is_empty() {
             let found = backend.multi_get(&missing)?;
             for (k, value) in missing.into_iter().zip(found) {
@@ -59,6 +65,11 @@ impl AccCache {
             .iter()
             .map(|k| self.entries.get(k).and_then(|e| e.value.clone()))
             .collect())
+    }
+
+    /// The backend may hold accumulators written before this cache was made (a restore).
+    pub fn backend_may_have_some(&mut self) {
+        self.backend_has_some = true;
     }
 
     /// Sets an accumulator.
@@ -82,6 +93,7 @@ impl AccCache {
             Some(_) => {
                 self.entries.remove(&key);
             }
+            None if !self.backend_has_some => {}
             // Not cached: the backend may hold it.
             None => {
                 self.entries.insert(
@@ -128,6 +140,7 @@ impl AccCache {
                 Some(v) => {
                     ops.push(WriteOp::Put(k.clone(), v.clone()));
                     e.persisted = true;
+                    self.backend_has_some = true;
                 }
                 None => {
                     ops.push(WriteOp::Delete(k.clone()));
@@ -154,6 +167,7 @@ mod tests {
         b.write(vec![WriteOp::Put(b"old".to_vec(), b"1".to_vec())])
             .unwrap();
         let mut c = AccCache::default();
+        c.backend_may_have_some();
         assert_eq!(
             c.get(&b, &[b"old".to_vec(), b"new".to_vec()]).unwrap(),
             vec![Some(b"1".to_vec()), None]

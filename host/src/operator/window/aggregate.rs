@@ -39,7 +39,8 @@ pub fn count_of(acc: Option<&[u8]>) -> Result<u64> {
     }
 }
 
-/// Folds each group's elements into its window's accumulator; returns the writes.
+/// Folds each group's elements into its window's accumulator; returns the writes, and
+/// for each group whether its window is new (had no accumulator).
 #[allow(clippy::too_many_arguments)]
 pub fn fold(
     groups: &[Group],
@@ -50,18 +51,20 @@ pub fn fold(
     errors: &ErrorHandler,
     metrics: &NodeMetrics,
     out: &mut Collector,
-) -> Result<Vec<WriteOp>> {
+) -> Result<(Vec<WriteOp>, Vec<bool>)> {
     let keys: Vec<Vec<u8>> = groups
         .iter()
         .map(|g| st.acc_key(&g.key, &g.window))
         .collect();
     let old = st.accumulators(&keys)?;
+    let fresh = old.iter().map(Option::is_none).collect();
     let new = fold_into(groups, batch, kind, &old, function, errors, metrics, out)?;
-    Ok(keys
+    let ops = keys
         .into_iter()
         .zip(new)
         .map(|(k, v)| WriteOp::Put(k, v))
-        .collect())
+        .collect();
+    Ok((ops, fresh))
 }
 
 /// Folds each group's elements into its accumulator in `old` (`None`: a fresh one);

@@ -36,7 +36,7 @@ use crate::record::{Batch, RecordRef};
 use crate::runtime::{Clock, Data, KeyedBatch, NodeMetrics};
 use crate::state::{KeyedState, WriteOp};
 use crate::time::{
-    MAX_TIMESTAMP, MIN_TIMESTAMP, Timer, TimerKind, Timers, Window, assign, in_range, is_late,
+    MAX_TIMESTAMP, MIN_TIMESTAMP, TimerKind, Timers, Window, assign, in_range, is_late,
     max_timestamp,
 };
 
@@ -126,28 +126,25 @@ impl WindowOperator {
         }
     }
 
-    /// Registers a window's timers; returns whether it is already due (a late element
-    /// within the allowed lateness), in which case the caller fires it now.
-    fn schedule(&mut self, key: &Key, w: Window) -> bool {
+    /// Registers a window's timers (unless `known`: a window that had state has them);
+    /// returns whether it is already due (a late element within the allowed lateness),
+    /// in which case the caller fires it now.
+    fn schedule(&mut self, key: &Key, w: Window, known: bool) -> bool {
         let fire_at = max_timestamp(&w);
         let due = self.event_time() && fire_at <= self.watermark;
+        if known {
+            return due;
+        }
         // A due window gets no fire timer (as Flink's event-time trigger): the timer
         // would come due at the next watermark and fire the window a second time.
         if !due {
-            self.timers.register(Timer {
-                time: fire_at,
-                kind: TimerKind::Fire,
-                key: key.bytes.clone(),
-                window: w,
-            });
+            self.timers
+                .register(fire_at, TimerKind::Fire, w, &key.bytes);
         }
         if self.event_time() {
-            self.timers.register(Timer {
-                time: fire_at.saturating_add(self.spec.allowed_lateness),
-                kind: TimerKind::Cleanup,
-                key: key.bytes.clone(),
-                window: w,
-            });
+            let cleanup_at = fire_at.saturating_add(self.spec.allowed_lateness);
+            self.timers
+                .register(cleanup_at, TimerKind::Cleanup, w, &key.bytes);
         }
         due
     }
@@ -193,7 +190,7 @@ impl WindowOperator {
             }
         }
         self.scratch = windows;
-        let ops = match self.spec.aggregate {
+        let (ops, fresh) = match self.spec.aggregate {
             Some(kind) => aggregate::fold(
                 &groups,
                 &k.batch,
@@ -216,13 +213,16 @@ impl WindowOperator {
                         ));
                     }
                 }
-                ops
+                // Whether a window had elements is not read: register its timers again
+                // (a registered timer is kept once).
+                (ops, Vec::new())
             }
         };
         self.st.write(ops)?;
         let mut due = Vec::new();
-        for g in &groups {
-            if self.schedule(&g.key, g.window) {
+        for (i, g) in groups.iter().enumerate() {
+            let known = fresh.get(i).is_some_and(|fresh| !fresh);
+            if self.schedule(&g.key, g.window, known) {
                 due.push((g.key.clone(), g.window));
             }
         }
@@ -267,7 +267,10 @@ impl WindowOperator {
     }
 
     fn fired(&mut self, key: Key, window: Window, elements: Batch) -> Fired {
-        let update = !self.fired.insert((key.bytes.clone(), window));
+        // An event-time window without allowed lateness is cleaned up as it fires: no
+        // element can fire it again, so it need not be remembered.
+        let remember = !self.event_time() || self.spec.allowed_lateness > 0;
+        let update = remember && !self.fired.insert((key.bytes.clone(), window));
         Fired {
             key: key.bytes,
             window,
@@ -303,9 +306,12 @@ impl WindowOperator {
                 .collect();
         }
         let mut ops = Vec::new();
+        let aggregating = self.spec.aggregate.is_some();
         for (key, w) in cleanup {
-            self.fired.remove(&(key.bytes.clone(), w));
-            ops.extend(self.st.clear(&key, &w));
+            if !self.fired.is_empty() {
+                self.fired.remove(&(key.bytes.clone(), w));
+            }
+            ops.push(self.st.clear(&key, &w, aggregating));
             if matches!(self.spec.kind, WindowKind::Session { .. }) {
                 let mut s = self.st.sessions(&key)?;
                 s.retain(|x| *x != w);

@@ -11,6 +11,7 @@ impl WindowOperator {
     /// Resumes from restored keyed state at `watermark`.
     pub fn restore(&mut self, watermark: i64) -> Result<()> {
         self.watermark = watermark;
+        self.st.restored();
         let (windows, fired) = self.st.saved_windows()?;
         self.fired.extend(fired);
         let mut timers = Vec::with_capacity(2 * windows.len());

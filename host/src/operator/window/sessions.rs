@@ -92,7 +92,7 @@ impl WindowOperator {
                         }
                     }
                 }
-                ops.extend(self.st.clear(&key, old));
+                ops.push(self.st.clear(&key, old, self.spec.aggregate.is_some()));
             }
             if was_fired {
                 self.fired.insert((key.bytes.clone(), m.result));
@@ -120,7 +120,7 @@ impl WindowOperator {
                     window: m.result,
                     records: vec![0],
                 };
-                let writes = aggregate::fold(
+                let (writes, _) = aggregate::fold(
                     &[group],
                     &one,
                     kind,
@@ -140,7 +140,7 @@ impl WindowOperator {
                 self.st.write(ops)?;
             }
             self.st.write(vec![self.st.put_sessions(&key, set)])?;
-            if self.schedule(&key, m.result) {
+            if self.schedule(&key, m.result, false) {
                 due.retain(|(dk, dw)| !(dk.bytes == key.bytes && m.merged.contains(dw)));
                 due.push((key, m.result));
             }

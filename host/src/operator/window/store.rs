@@ -115,6 +115,11 @@ impl WindowState {
         self.accs.borrow().dirty()
     }
 
+    /// The backend holds restored state: accumulators not cached are read from it.
+    pub fn restored(&self) {
+        self.accs.borrow_mut().backend_may_have_some();
+    }
+
     /// Writes cached accumulators back to the backend.
     pub fn flush(&self) -> Result<()> {
         self.accs.borrow_mut().flush(self.keyed.backend())
@@ -136,12 +141,15 @@ impl WindowState {
         self.accs.borrow_mut().get(self.keyed.backend(), keys)
     }
 
-    /// Drops a window's elements and accumulator.
-    pub fn clear(&self, key: &Key, w: &Window) -> Vec<WriteOp> {
-        vec![
-            WriteOp::Delete(self.contents_key(key, w)),
-            WriteOp::Delete(self.acc_key(key, w)),
-        ]
+    /// Drops a window's accumulator (`aggregating`) or elements: a window holds one or
+    /// the other, and a delete of what was never written would cost the backend a
+    /// tombstone.
+    pub fn clear(&self, key: &Key, w: &Window, aggregating: bool) -> WriteOp {
+        WriteOp::Delete(if aggregating {
+            self.acc_key(key, w)
+        } else {
+            self.contents_key(key, w)
+        })
     }
 
     /// A key's session windows.
