@@ -49,6 +49,7 @@
 //! - [`migrate`]: rewriting state an earlier version wrote as another type.
 //! - [`state`]: typed keyed-state handles and the per-call cache behind them.
 //! - [`json`]: reading a few fields of a JSON object without parsing all of it.
+//! - [`hash`]: hash maps faster than the standard library's for lookup tables.
 //! - [`log`]: logging into the job's log.
 //! - [`native`]: the host calls on non-Wasm targets.
 //! - `abi`: the host calls in Wasm (generated WIT bindings) or natively.
@@ -63,6 +64,7 @@ pub mod context;
 mod error;
 #[cfg(target_arch = "wasm32")]
 mod glue;
+pub mod hash;
 pub mod json;
 pub mod log;
 mod macros;

@@ -15,7 +15,7 @@ use std::process::Command;
 
 use weir::operator::NativeFunctions;
 use weir::runtime::RunOptions;
-use weir_tests::bench::{arg, job, median, rate, throughput};
+use weir_tests::bench::{arg, job, median, natively, rate, throughput};
 use weir_tests::{Harness, guests, native, ysb};
 
 const FILE_JOIN: &str = r#"
@@ -189,18 +189,7 @@ fn main() {
             for round in 0..=runs {
                 let wj = job(&text, h.dir.path(), &overrides);
                 let mut nj = job(&text, h.dir.path(), &overrides);
-                for n in &mut nj.nodes {
-                    if let weir::manifest::NodeKind::Operator(o) = &mut n.kind
-                        && let weir::manifest::ComponentRef::Wasm(path) = &o.component
-                    {
-                        let name = path
-                            .file_stem()
-                            .unwrap()
-                            .to_string_lossy()
-                            .replace('_', "-");
-                        o.component = weir::manifest::ComponentRef::Native(name);
-                    }
-                }
+                natively(&mut nj);
                 let (a, b) = (
                     throughput(wj, wasm_options.clone()),
                     throughput(nj, native_options.clone()),

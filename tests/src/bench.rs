@@ -24,6 +24,23 @@ pub fn job(text: &str, base: &Path, overrides: &[String]) -> Job {
     load_str(text, Path::new("bench.toml"), base, &overrides).unwrap_or_else(|d| panic!("{d}"))
 }
 
+/// Makes every Wasm operator of `job` run the same function compiled natively into the
+/// host (registered by [`crate::native::register`] under its component's name).
+pub fn natively(job: &mut Job) {
+    for n in &mut job.nodes {
+        if let weir::manifest::NodeKind::Operator(o) = &mut n.kind
+            && let weir::manifest::ComponentRef::Wasm(path) = &o.component
+        {
+            let name = path
+                .file_stem()
+                .expect("a component file")
+                .to_string_lossy()
+                .replace('_', "-");
+            o.component = weir::manifest::ComponentRef::Native(name);
+        }
+    }
+}
+
 /// Runs `make()`'s job once; returns records in per second.
 pub fn throughput(job: Job, options: RunOptions) -> f64 {
     let started = Instant::now();

@@ -37,9 +37,15 @@ impl StateKeyPrefix {
     /// Encodes a prefix.
     pub fn new(state: u32, group: u16, key: &[u8], ns: Namespace) -> Self {
         let mut out = Vec::with_capacity(4 + 2 + 5 + key.len() + 17);
+        Self::encode_into(&mut out, state, group, key, ns);
+        Self(out)
+    }
+
+    /// Appends the encoding of a prefix to `out` (building many keys in one buffer).
+    pub fn encode_into(out: &mut Vec<u8>, state: u32, group: u16, key: &[u8], ns: Namespace) {
         out.extend_from_slice(&state.to_be_bytes());
         out.extend_from_slice(&group.to_be_bytes());
-        put_varint(&mut out, key.len() as u64);
+        put_varint(out, key.len() as u64);
         out.extend_from_slice(key);
         match ns {
             Namespace::Global => out.push(0),
@@ -49,7 +55,6 @@ impl StateKeyPrefix {
                 out.extend_from_slice(&ordered(end));
             }
         }
-        Self(out)
     }
 
     /// The key of a map entry under this prefix.

@@ -85,14 +85,14 @@ impl Timers {
             }
             let ((time, kind, window), keys) = entry.remove_entry();
             self.len -= keys.len();
-            let first = out.len();
+            let mut keys: Vec<Vec<u8>> = keys.into_iter().collect();
+            keys.sort_unstable();
             out.extend(keys.into_iter().map(|key| Timer {
                 time,
                 kind,
                 key,
                 window,
             }));
-            out[first..].sort_unstable_by(|a, b| a.key.cmp(&b.key));
         }
         out
     }

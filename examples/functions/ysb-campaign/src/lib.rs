@@ -4,9 +4,8 @@
 //! The ad→campaign table is a file the manifest names under `files.campaigns`; the host
 //! reads it and hands it to `init` (the function itself has no file access).
 
-use std::collections::HashMap;
-
 use serde::Deserialize;
+use weir_sdk::hash::FastMap;
 use weir_sdk::json::required;
 use weir_sdk::{Context, InitContext, Map, Output, Record, Result};
 
@@ -18,12 +17,12 @@ struct Campaign {
 
 /// The function: the ad→campaign table.
 pub struct YsbCampaign {
-    campaigns: HashMap<String, String>,
+    campaigns: FastMap<String, String>,
 }
 
 /// Reads `{"ad_id", "campaign_id"}` lines.
-pub fn read_campaigns(lines: &[u8]) -> Result<HashMap<String, String>> {
-    let mut campaigns = HashMap::new();
+pub fn read_campaigns(lines: &[u8]) -> Result<FastMap<String, String>> {
+    let mut campaigns = FastMap::default();
     for (n, line) in lines.split(|&b| b == b'\n').enumerate() {
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;

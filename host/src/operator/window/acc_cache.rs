@@ -37,33 +37,32 @@ impl AccCache {
     pub fn get(
         &mut self,
         backend: &dyn StateBackend,
-        keys: &[Vec<u8>],
+        keys: &[&[u8]],
     ) -> Result<Vec<Option<Vec<u8>>>> {
-        let missing: Vec<Vec<u8>> = if self.backend_has_some {
-            keys.iter()
-                .filter(|k| !self.entries.contains_key(*k))
-                .cloned()
-                .collect()
-        } else {
-            Vec::new()
-        };
-        if !missing.is_empty() {
-            let found = backend.multi_get(&missing)?;
-            for (k, value) in missing.into_iter().zip(found) {
-                let persisted = value.is_some();
-                self.entries.insert(
-                    k,
-                    Entry {
-                        value,
-                        dirty: false,
-                        persisted,
-                    },
-                );
+        if self.backend_has_some {
+            let missing: Vec<Vec<u8>> = keys
+                .iter()
+                .filter(|k| !self.entries.contains_key(**k))
+                .map(|k| k.to_vec())
+                .collect();
+            if !missing.is_empty() {
+                let found = backend.multi_get(&missing)?;
+                for (k, value) in missing.into_iter().zip(found) {
+                    let persisted = value.is_some();
+                    self.entries.insert(
+                        k,
+                        Entry {
+                            value,
+                            dirty: false,
+                            persisted,
+                        },
+                    );
+                }
             }
         }
         Ok(keys
             .iter()
-            .map(|k| self.entries.get(k).and_then(|e| e.value.clone()))
+            .map(|k| self.entries.get(*k).and_then(|e| e.value.clone()))
             .collect())
     }
 
@@ -72,32 +71,41 @@ impl AccCache {
         self.backend_has_some = true;
     }
 
-    /// Sets an accumulator.
-    pub fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
-        let e = self.entries.entry(key).or_insert(Entry {
-            value: None,
-            dirty: false,
-            persisted: false,
-        });
-        e.value = Some(value);
-        e.dirty = true;
+    /// Sets an accumulator (the key is copied only when it is not cached).
+    pub fn put(&mut self, key: &[u8], value: Vec<u8>) {
+        match self.entries.get_mut(key) {
+            Some(e) => {
+                e.value = Some(value);
+                e.dirty = true;
+            }
+            None => {
+                self.entries.insert(
+                    key.to_vec(),
+                    Entry {
+                        value: Some(value),
+                        dirty: true,
+                        persisted: false,
+                    },
+                );
+            }
+        }
     }
 
     /// Deletes an accumulator.
-    pub fn delete(&mut self, key: Vec<u8>) {
-        match self.entries.get_mut(&key) {
+    pub fn delete(&mut self, key: &[u8]) {
+        match self.entries.get_mut(key) {
             Some(e) if e.persisted => {
                 e.value = None;
                 e.dirty = true;
             }
             Some(_) => {
-                self.entries.remove(&key);
+                self.entries.remove(key);
             }
             None if !self.backend_has_some => {}
             // Not cached: the backend may hold it.
             None => {
                 self.entries.insert(
-                    key,
+                    key.to_vec(),
                     Entry {
                         value: None,
                         dirty: true,
@@ -169,13 +177,13 @@ mod tests {
         let mut c = AccCache::default();
         c.backend_may_have_some();
         assert_eq!(
-            c.get(&b, &[b"old".to_vec(), b"new".to_vec()]).unwrap(),
+            c.get(&b, &[b"old", b"new"]).unwrap(),
             vec![Some(b"1".to_vec()), None]
         );
-        c.put(b"old".to_vec(), b"2".to_vec());
-        c.put(b"new".to_vec(), b"5".to_vec());
-        c.put(b"brief".to_vec(), b"9".to_vec());
-        c.delete(b"brief".to_vec());
+        c.put(b"old", b"2".to_vec());
+        c.put(b"new", b"5".to_vec());
+        c.put(b"brief", b"9".to_vec());
+        c.delete(b"brief");
         assert_eq!(
             b.get(b"old").unwrap(),
             Some(b"1".to_vec()),
@@ -185,9 +193,9 @@ mod tests {
         assert_eq!(b.get(b"old").unwrap(), Some(b"2".to_vec()));
         assert_eq!(b.get(b"new").unwrap(), Some(b"5".to_vec()));
         assert_eq!(b.get(b"brief").unwrap(), None);
-        c.delete(b"old".to_vec());
-        c.delete(b"never-cached".to_vec());
-        assert_eq!(c.get(&b, &[b"old".to_vec()]).unwrap(), vec![None]);
+        c.delete(b"old");
+        c.delete(b"never-cached");
+        assert_eq!(c.get(&b, &[b"old"]).unwrap(), vec![None]);
         c.flush(&b).unwrap();
         assert_eq!(b.get(b"old").unwrap(), None);
     }

@@ -12,7 +12,6 @@ use crate::operator::function::WindowFunction;
 use crate::operator::isolate::host_failure;
 use crate::record::{Batch, KeyTableBuilder, Values};
 use crate::runtime::NodeMetrics;
-use crate::state::WriteOp;
 use crate::time::Window;
 use crate::wasm::bindings::types::TimeWindow;
 use crate::wasm::bindings::window_function::Fold;
@@ -39,8 +38,8 @@ pub fn count_of(acc: Option<&[u8]>) -> Result<u64> {
     }
 }
 
-/// Folds each group's elements into its window's accumulator; returns the writes, and
-/// for each group whether its window is new (had no accumulator).
+/// Folds each group's elements into its window's accumulator; returns for each group
+/// whether its window is new (had no accumulator).
 #[allow(clippy::too_many_arguments)]
 pub fn fold(
     groups: &[Group],
@@ -51,20 +50,13 @@ pub fn fold(
     errors: &ErrorHandler,
     metrics: &NodeMetrics,
     out: &mut Collector,
-) -> Result<(Vec<WriteOp>, Vec<bool>)> {
-    let keys: Vec<Vec<u8>> = groups
-        .iter()
-        .map(|g| st.acc_key(&g.key, &g.window))
-        .collect();
-    let old = st.accumulators(&keys)?;
+) -> Result<Vec<bool>> {
+    let windows = || groups.iter().map(|g| (&g.key, &g.window));
+    let old = st.accumulators_of(windows())?;
     let fresh = old.iter().map(Option::is_none).collect();
     let new = fold_into(groups, batch, kind, &old, function, errors, metrics, out)?;
-    let ops = keys
-        .into_iter()
-        .zip(new)
-        .map(|(k, v)| WriteOp::Put(k, v))
-        .collect();
-    Ok((ops, fresh))
+    st.put_accumulators(windows().zip(new))?;
+    Ok(fresh)
 }
 
 /// Folds each group's elements into its accumulator in `old` (`None`: a fresh one);

@@ -14,7 +14,7 @@ use std::collections::hash_map::Entry;
 use anyhow::Result;
 
 use super::aggregate::{self, Group};
-use super::fire::{self, Fired};
+use super::fire::{self, FiredSet};
 use super::store::Key;
 use super::{WindowOperator, elements};
 use crate::hash::FastMap;
@@ -90,19 +90,14 @@ impl WindowOperator {
         &mut self,
         due: Vec<(Key, Window, Batch)>,
         out: &mut Collector,
-    ) -> Result<Vec<Fired>> {
+    ) -> Result<FiredSet> {
         let latest = |b: &Batch| b.iter().filter_map(|r| r.timestamp).max();
+        let mut set = FiredSet::default();
         let Some(kind) = self.spec.aggregate else {
-            return Ok(due
-                .into_iter()
-                .map(|(key, window, elements)| Fired {
-                    key: key.bytes,
-                    window,
-                    update: false,
-                    timestamp: latest(&elements),
-                    elements,
-                })
-                .collect());
+            for (key, window, elements) in due {
+                set.push(key.bytes, window, false, latest(&elements), elements.iter());
+            }
+            return Ok(set);
         };
         let mut all = Batch::default();
         let mut groups = Vec::with_capacity(due.len());
@@ -128,21 +123,9 @@ impl WindowOperator {
             &self.metrics,
             out,
         )?;
-        Ok(due
-            .into_iter()
-            .zip(accs)
-            .map(|((key, window, elements), acc)| {
-                let timestamp = latest(&elements);
-                let mut one = Batch::default();
-                one.push(None, &acc, timestamp);
-                Fired {
-                    key: key.bytes,
-                    window,
-                    update: false,
-                    timestamp,
-                    elements: one,
-                }
-            })
-            .collect())
+        for ((key, window, elements), acc) in due.into_iter().zip(accs) {
+            set.push_accumulator(key.bytes, window, false, latest(&elements), &acc);
+        }
+        Ok(set)
     }
 }

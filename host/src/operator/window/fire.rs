@@ -17,7 +17,7 @@ use crate::wasm::bindings::window_function::FiredWindow;
 /// Elements per call (windows are not split: one window's elements go in one call).
 const CALL_ELEMENTS: usize = 8 * 1024;
 
-/// A window to fire, with its elements.
+/// A window to fire.
 #[derive(Debug)]
 pub struct Fired {
     /// Its key.
@@ -29,46 +29,107 @@ pub struct Fired {
     /// The timestamp its results carry when the function sets none: a time window's
     /// last instant (`end - 1`, as Flink), a count window's latest element.
     pub timestamp: Option<i64>,
-    /// Its elements (or its one accumulator).
-    pub elements: Batch,
+    /// Where its elements (or its one accumulator) start in the set's elements.
+    first: u32,
+    /// How many there are.
+    count: u32,
 }
 
-/// Fires `windows` through `function`, emitting into `out`.
-pub fn fire(
+/// Windows to fire, their elements in one batch (not a batch per window: a firing of
+/// many keys' windows allocates a few buffers, not a few per window).
+#[derive(Debug, Default)]
+pub struct FiredSet {
     windows: Vec<Fired>,
+    elements: Batch,
+}
+
+impl FiredSet {
+    /// Adds a window with its elements.
+    pub fn push<'a>(
+        &mut self,
+        key: Vec<u8>,
+        window: Window,
+        update: bool,
+        timestamp: Option<i64>,
+        elements: impl Iterator<Item = RecordRef<'a>>,
+    ) {
+        let first = self.elements.len() as u32;
+        for r in elements {
+            self.elements.push_record(&r);
+        }
+        self.windows.push(Fired {
+            key,
+            window,
+            update,
+            timestamp,
+            first,
+            count: self.elements.len() as u32 - first,
+        });
+    }
+
+    /// Adds a window with its accumulator.
+    pub fn push_accumulator(
+        &mut self,
+        key: Vec<u8>,
+        window: Window,
+        update: bool,
+        timestamp: Option<i64>,
+        acc: &[u8],
+    ) {
+        let first = self.elements.len() as u32;
+        self.elements.push(None, acc, timestamp);
+        self.windows.push(Fired {
+            key,
+            window,
+            update,
+            timestamp,
+            first,
+            count: 1,
+        });
+    }
+
+    fn elements_of(&self, w: &Fired) -> impl Iterator<Item = RecordRef<'_>> + '_ {
+        (w.first..w.first + w.count).map(|i| self.elements.get(i as usize))
+    }
+}
+
+/// Fires the windows of `set` through `function`, emitting into `out`.
+pub fn fire(
+    set: FiredSet,
     function: &mut dyn WindowFunction,
     errors: &ErrorHandler,
     metrics: &NodeMetrics,
     now_ms: i64,
     out: &mut Collector,
 ) -> Result<()> {
+    let windows = &set.windows;
     let mut start = 0;
     while start < windows.len() {
         let mut end = start;
         let mut n = 0;
         while end < windows.len()
-            && (end == start || n + windows[end].elements.len() <= CALL_ELEMENTS)
+            && (end == start || n + windows[end].count as usize <= CALL_ELEMENTS)
         {
-            n += windows[end].elements.len();
+            n += windows[end].count as usize;
             end += 1;
         }
         let chunk = &windows[start..end];
         metrics.windows_fired.add(chunk.len() as u64);
-        match call(chunk, function, metrics, now_ms) {
-            Ok(o) => emit(chunk, o, errors, metrics, out)?,
+        match call(&set, chunk, function, metrics, now_ms) {
+            Ok(o) => emit(&set, chunk, o, errors, metrics, out)?,
             Err(f) if f.is_host() => return Err(host_failure(function.label(), f)),
             Err(_) if chunk.len() > 1 => {
                 metrics.replays.add(1);
                 for w in chunk {
                     let one = std::slice::from_ref(w);
-                    match call(one, function, metrics, now_ms) {
-                        Ok(o) => emit(one, o, errors, metrics, out)?,
+                    match call(&set, one, function, metrics, now_ms) {
+                        Ok(o) => emit(&set, one, o, errors, metrics, out)?,
                         Err(f) if f.is_host() => return Err(host_failure(function.label(), f)),
-                        Err(f) => failed(w, &f.to_string(), errors, out)?,
+                        Err(f) => failed(&set, w, &f.to_string(), errors, out)?,
                     }
                 }
             }
-            Err(f) => failed(&chunk[0], &f.to_string(), errors, out)?,
+            Err(f) => failed(&set, &chunk[0], &f.to_string(), errors, out)?,
         }
         start = end;
     }
@@ -76,6 +137,7 @@ pub fn fire(
 }
 
 fn call(
+    set: &FiredSet,
     chunk: &[Fired],
     function: &mut dyn WindowFunction,
     metrics: &NodeMetrics,
@@ -87,7 +149,7 @@ fn call(
     for w in chunk {
         keys.push(&w.key);
         let first = elements.len() as u32;
-        for r in w.elements.iter() {
+        for r in set.elements_of(w) {
             elements.push_record(&r);
         }
         fired.push(FiredWindow {
@@ -96,7 +158,7 @@ fn call(
                 end: w.window.end,
             },
             first,
-            count: w.elements.len() as u32,
+            count: w.count,
             update: w.update,
         });
     }
@@ -105,6 +167,7 @@ fn call(
 }
 
 fn emit(
+    set: &FiredSet,
     chunk: &[Fired],
     mut o: Output,
     errors: &ErrorHandler,
@@ -119,7 +182,7 @@ fn emit(
         }
     }
     for e in &o.errors {
-        failed(&chunk[e.index as usize], &e.message, errors, out)?;
+        failed(set, &chunk[e.index as usize], &e.message, errors, out)?;
     }
     metrics.records_out.add(o.records.len() as u64);
     out.records(o.records);
@@ -128,17 +191,23 @@ fn emit(
 
 /// A window the function failed on: each of its elements (or its accumulator) goes to
 /// the error policy, with the window named in the error.
-fn failed(w: &Fired, message: &str, errors: &ErrorHandler, out: &mut Collector) -> Result<()> {
+fn failed(
+    set: &FiredSet,
+    w: &Fired,
+    message: &str,
+    errors: &ErrorHandler,
+    out: &mut Collector,
+) -> Result<()> {
     let message = format!(
         "the window [{}, {}) of key {} failed ({} element{}): {message}",
         w.window.start,
         w.window.end,
         String::from_utf8_lossy(&w.key),
-        w.elements.len(),
-        if w.elements.len() == 1 { "" } else { "s" }
+        w.count,
+        if w.count == 1 { "" } else { "s" }
     );
     errors.window_failed();
-    for r in w.elements.iter() {
+    for r in set.elements_of(w) {
         let r = RecordRef {
             key: r.key.or(Some(&w.key)),
             ..r

@@ -23,7 +23,7 @@ use anyhow::{Result, bail};
 pub use store::RESERVED;
 
 use aggregate::Group;
-use fire::Fired;
+use fire::FiredSet;
 use store::{Key, WindowState};
 
 use super::dead_letter::ErrorHandler;
@@ -191,16 +191,19 @@ impl WindowOperator {
         }
         self.scratch = windows;
         let (ops, fresh) = match self.spec.aggregate {
-            Some(kind) => aggregate::fold(
-                &groups,
-                &k.batch,
-                kind,
-                &self.st,
-                &mut *self.function,
-                &self.errors,
-                &self.metrics,
-                out,
-            )?,
+            Some(kind) => {
+                let fresh = aggregate::fold(
+                    &groups,
+                    &k.batch,
+                    kind,
+                    &self.st,
+                    &mut *self.function,
+                    &self.errors,
+                    &self.metrics,
+                    out,
+                )?;
+                (Vec::new(), fresh)
+            }
             None => {
                 let mut ops = Vec::new();
                 for g in &groups {
@@ -226,38 +229,41 @@ impl WindowOperator {
                 due.push((g.key.clone(), g.window));
             }
         }
-        self.fire_windows(due, out)
+        self.fire_windows(&due, out)
     }
 
     /// Fires windows now, with what their state holds.
-    fn fire_windows(&mut self, windows: Vec<(Key, Window)>, out: &mut Collector) -> Result<()> {
+    fn fire_windows(&mut self, windows: &[(Key, Window)], out: &mut Collector) -> Result<()> {
         if windows.is_empty() {
             return Ok(());
         }
-        let mut fired = Vec::with_capacity(windows.len());
+        let mut set = FiredSet::default();
         match self.spec.aggregate {
             Some(_) => {
-                let keys: Vec<Vec<u8>> =
-                    windows.iter().map(|(k, w)| self.st.acc_key(k, w)).collect();
-                for ((key, w), acc) in windows.into_iter().zip(self.st.accumulators(&keys)?) {
+                let accs = self
+                    .st
+                    .accumulators_of(windows.iter().map(|(k, w)| (k, w)))?;
+                for ((key, w), acc) in windows.iter().zip(accs) {
                     let Some(acc) = acc else { continue };
-                    let mut elements = Batch::default();
-                    elements.push(None, &acc, Some(max_timestamp(&w)));
-                    fired.push(self.fired(key, w, elements));
+                    let update = self.is_update(key, *w);
+                    let at = Some(max_timestamp(w));
+                    set.push_accumulator(key.bytes.clone(), *w, update, at, &acc);
                 }
             }
             None => {
                 for (key, w) in windows {
-                    let elements = self.st.elements(&key, &w)?;
+                    let elements = self.st.elements(key, w)?;
                     if !elements.is_empty() {
-                        fired.push(self.fired(key, w, elements));
+                        let update = self.is_update(key, *w);
+                        let at = Some(max_timestamp(w));
+                        set.push(key.bytes.clone(), *w, update, at, elements.iter());
                     }
                 }
             }
         }
         let now = self.clock.now_ms();
         fire::fire(
-            fired,
+            set,
             &mut *self.function,
             &self.errors,
             &self.metrics,
@@ -266,18 +272,12 @@ impl WindowOperator {
         )
     }
 
-    fn fired(&mut self, key: Key, window: Window, elements: Batch) -> Fired {
+    /// Whether a window firing now fired before (and remembers that it fired).
+    fn is_update(&mut self, key: &Key, window: Window) -> bool {
         // An event-time window without allowed lateness is cleaned up as it fires: no
         // element can fire it again, so it need not be remembered.
         let remember = !self.event_time() || self.spec.allowed_lateness > 0;
-        let update = remember && !self.fired.insert((key.bytes.clone(), window));
-        Fired {
-            key: key.bytes,
-            window,
-            update,
-            timestamp: Some(max_timestamp(&window)),
-            elements,
-        }
+        remember && !self.fired.insert((key.bytes.clone(), window))
     }
 
     /// Fires and cleans up every window whose timers are due at `time`.
@@ -289,13 +289,13 @@ impl WindowOperator {
         let mut fire = Vec::new();
         let mut cleanup = Vec::new();
         for t in due {
-            let key = self.st.key(&t.key);
+            let key = self.st.owned_key(t.key);
             match t.kind {
                 TimerKind::Fire => fire.push((key, t.window)),
                 TimerKind::Cleanup => cleanup.push((key, t.window)),
             }
         }
-        self.fire_windows(fire, out)?;
+        self.fire_windows(&fire, out)?;
         if !self.event_time() {
             // Processing-time windows have no lateness: fired is done.
             cleanup = self
@@ -307,11 +307,17 @@ impl WindowOperator {
         }
         let mut ops = Vec::new();
         let aggregating = self.spec.aggregate.is_some();
+        if aggregating {
+            self.st
+                .drop_accumulators(cleanup.iter().map(|(k, w)| (k, w)))?;
+        }
         for (key, w) in cleanup {
             if !self.fired.is_empty() {
                 self.fired.remove(&(key.bytes.clone(), w));
             }
-            ops.push(self.st.clear(&key, &w, aggregating));
+            if !aggregating {
+                ops.push(self.st.clear(&key, &w, false));
+            }
             if matches!(self.spec.kind, WindowKind::Session { .. }) {
                 let mut s = self.st.sessions(&key)?;
                 s.retain(|x| *x != w);

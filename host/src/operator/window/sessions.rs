@@ -72,12 +72,7 @@ impl WindowOperator {
                 );
                 match self.spec.aggregate {
                     Some(_) => {
-                        if let Some(acc) = self
-                            .st
-                            .accumulators(&[self.st.acc_key(&key, old)])?
-                            .pop()
-                            .flatten()
-                        {
+                        if let Some(acc) = self.st.accumulators_of([(&key, old)])?.pop().flatten() {
                             moved_accs.push(acc);
                         }
                     }
@@ -102,7 +97,7 @@ impl WindowOperator {
                 let at = self.st.acc_key(&key, &m.result);
                 if let Some(existing) = self
                     .st
-                    .accumulators(std::slice::from_ref(&at))?
+                    .accumulators_of([(&key, &m.result)])?
                     .pop()
                     .flatten()
                 {
@@ -120,7 +115,7 @@ impl WindowOperator {
                     window: m.result,
                     records: vec![0],
                 };
-                let (writes, _) = aggregate::fold(
+                aggregate::fold(
                     &[group],
                     &one,
                     kind,
@@ -130,7 +125,6 @@ impl WindowOperator {
                     &self.metrics,
                     out,
                 )?;
-                self.st.write(writes)?;
             } else {
                 let at = self.st.contents_key(&key, &m.result);
                 ops.push(WriteOp::Append(
@@ -145,6 +139,6 @@ impl WindowOperator {
                 due.push((key, m.result));
             }
         }
-        self.fire_windows(due, out)
+        self.fire_windows(&due, out)
     }
 }

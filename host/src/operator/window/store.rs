@@ -66,6 +66,14 @@ impl WindowState {
         }
     }
 
+    /// The key with its group, taking the bytes.
+    pub fn owned_key(&self, bytes: Vec<u8>) -> Key {
+        Key {
+            group: self.keyed.group(&bytes),
+            bytes,
+        }
+    }
+
     /// Where a window's elements are.
     pub fn contents_key(&self, key: &Key, w: &Window) -> Vec<u8> {
         StateKeyPrefix::new(self.contents.id, key.group, &key.bytes, ns(w)).0
@@ -88,6 +96,57 @@ impl WindowState {
         key.starts_with(&self.acc.id.to_be_bytes())
     }
 
+    /// The state keys of many windows' accumulators, in one buffer.
+    fn acc_keys<'a>(&self, windows: impl IntoIterator<Item = (&'a Key, &'a Window)>) -> KeyBuf {
+        let mut b = KeyBuf::default();
+        for (key, w) in windows {
+            StateKeyPrefix::encode_into(&mut b.bytes, self.acc.id, key.group, &key.bytes, ns(w));
+            b.ends.push(b.bytes.len());
+        }
+        b
+    }
+
+    /// The accumulators of many windows (`None`: the window has none yet).
+    pub fn accumulators_of<'a>(
+        &self,
+        windows: impl IntoIterator<Item = (&'a Key, &'a Window)>,
+    ) -> Result<Vec<Option<Vec<u8>>>> {
+        let keys = self.acc_keys(windows);
+        self.accs
+            .borrow_mut()
+            .get(self.keyed.backend(), &keys.slices())
+    }
+
+    /// Sets the accumulators of many windows (in the write-back cache).
+    pub fn put_accumulators<'a>(
+        &self,
+        windows: impl IntoIterator<Item = ((&'a Key, &'a Window), Vec<u8>)>,
+    ) -> Result<()> {
+        let mut accs = self.accs.borrow_mut();
+        let mut at = Vec::new();
+        for ((key, w), value) in windows {
+            at.clear();
+            StateKeyPrefix::encode_into(&mut at, self.acc.id, key.group, &key.bytes, ns(w));
+            accs.put(&at, value);
+        }
+        accs.maybe_flush(self.keyed.backend())
+    }
+
+    /// Drops the accumulators of many windows.
+    pub fn drop_accumulators<'a>(
+        &self,
+        windows: impl IntoIterator<Item = (&'a Key, &'a Window)>,
+    ) -> Result<()> {
+        let mut accs = self.accs.borrow_mut();
+        let mut at = Vec::new();
+        for (key, w) in windows {
+            at.clear();
+            StateKeyPrefix::encode_into(&mut at, self.acc.id, key.group, &key.bytes, ns(w));
+            accs.delete(&at);
+        }
+        accs.maybe_flush(self.keyed.backend())
+    }
+
     /// Applies writes (accumulators go to the write-back cache).
     pub fn write(&self, ops: Vec<WriteOp>) -> Result<()> {
         if ops.is_empty() {
@@ -97,8 +156,8 @@ impl WindowState {
         let mut rest = Vec::with_capacity(ops.len());
         for op in ops {
             match op {
-                WriteOp::Put(k, v) if self.is_acc(&k) => accs.put(k, v),
-                WriteOp::Delete(k) if self.is_acc(&k) => accs.delete(k),
+                WriteOp::Put(k, v) if self.is_acc(&k) => accs.put(&k, v),
+                WriteOp::Delete(k) if self.is_acc(&k) => accs.delete(&k),
                 other => rest.push(other),
             }
         }
@@ -134,11 +193,6 @@ impl WindowState {
             }
         }
         Ok(b)
-    }
-
-    /// Accumulators of many windows.
-    pub fn accumulators(&self, keys: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>> {
-        self.accs.borrow_mut().get(self.keyed.backend(), keys)
     }
 
     /// Drops a window's accumulator (`aggregating`) or elements: a window holds one or
@@ -271,6 +325,27 @@ impl WindowState {
                 WriteOp::Put(self.contents_key(key, &COUNT_WINDOW), list)
             },
         ]
+    }
+}
+
+/// Many state keys in one buffer.
+#[derive(Debug, Default)]
+struct KeyBuf {
+    bytes: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl KeyBuf {
+    fn slices(&self) -> Vec<&[u8]> {
+        let mut start = 0;
+        self.ends
+            .iter()
+            .map(|&end| {
+                let s = &self.bytes[start..end];
+                start = end;
+                s
+            })
+            .collect()
     }
 }
 

@@ -1,0 +1,225 @@
+//! Keyed windows at scale: the YSB job (10 s tumbling windows counting views per
+//! campaign) at several campaign counts, so the number of keys and of windows fired
+//! grows while the input stays the same size. Each point runs `weir run` as a whole
+//! process (wall time and peak RSS, as a user would measure it), optionally Apache
+//! Flink on the same input (`--flink`, the script in ../shared/bench/flink), and the
+//! same job with the functions compiled natively into the host (in-process), and checks
+//! every output against a count made without weir. Prints medians and the ratios.
+//!
+//!   cargo bench -p weir-tests --bench keys -- [--keys 100,10000,200000,1000000]
+//!       [--events 5000000] [--runs 3] [--data-root DIR] [--checkpoint 1s]
+//!       [--flink ../shared/bench/flink/run.sh]
+//!
+//! Inputs are generated once per (keys, events) under DIR (default: the target
+//! directory's `bench-data`), two ads per campaign, two event files (as many as the
+//! parallelism, which Flink needs to count every event). "per window" is the marginal
+//! cost of a fired window: the extra time over the sweep's smallest key count divided
+//! by the extra windows fired.
+
+use std::collections::BTreeMap;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Instant;
+
+use weir::operator::NativeFunctions;
+use weir::runtime::RunOptions;
+use weir_tests::bench::{arg, job, median, natively, throughput};
+use weir_tests::{Harness, native, read_lines, weir_bin, ysb};
+
+/// One process's wall time (s) and peak resident memory (bytes).
+struct Measured {
+    secs: f64,
+    rss: f64,
+}
+
+/// Waits for `child`; its wall time since `started` and its peak RSS (that of its
+/// largest process, children included).
+fn wait(child: Child, started: Instant, what: &str) -> Measured {
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: a plain wait4 on our own child with valid out-pointers.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(r, pid, "waiting for {what}");
+    let secs = started.elapsed().as_secs_f64();
+    let status = std::process::ExitStatus::from_raw(status);
+    assert!(status.success(), "{what} failed: {status}");
+    std::mem::forget(child);
+    Measured {
+        secs,
+        rss: usage.ru_maxrss as f64 * 1024.0,
+    }
+}
+
+/// The data of one point, generated if missing.
+fn data(root: &Path, keys: usize, events: usize) -> ysb::Data {
+    let dir = root.join(format!("ysb-{keys}k-{events}e"));
+    if dir.join("done").is_file() {
+        return ysb::existing(&dir);
+    }
+    eprintln!("generating {} ...", dir.display());
+    let spec = ysb::Spec {
+        events,
+        campaigns: keys,
+        ads_per_campaign: 2,
+        shards: 2,
+        ..ysb::Spec::default()
+    };
+    let d = ysb::generate(&dir, &spec).expect("generating events");
+    std::fs::write(dir.join("done"), "").expect("marking the data complete");
+    d
+}
+
+fn check(what: &str, lines: &[String], expected: &BTreeMap<(String, i64), u64>) {
+    let got = ysb::output_counts(lines);
+    assert!(
+        &got == expected,
+        "{what}: {} windows, expected {} (first difference: {:?})",
+        got.len(),
+        expected.len(),
+        expected
+            .iter()
+            .find(|(k, v)| got.get(*k) != Some(v))
+            .or_else(|| got.iter().find(|(k, _)| !expected.contains_key(*k)))
+    );
+}
+
+fn weir(manifest: &Path, out: &Path, expected: &BTreeMap<(String, i64), u64>) -> Measured {
+    let _ = std::fs::remove_dir_all(out);
+    let started = Instant::now();
+    let child = Command::new(weir_bin())
+        .arg("run")
+        .arg(manifest)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starting weir");
+    let m = wait(child, started, "weir run");
+    check("weir", &read_lines(&out.join("out")), expected);
+    m
+}
+
+fn flink(
+    script: &str,
+    data: &ysb::Data,
+    out: &Path,
+    checkpoint_ms: u64,
+    expected: &BTreeMap<(String, i64), u64>,
+) -> Measured {
+    let file = out.join("flink.out");
+    let _ = std::fs::remove_file(&file);
+    let started = Instant::now();
+    let child = Command::new("bash")
+        .arg(script)
+        .arg(&data.dir)
+        .arg(&file)
+        .arg("2")
+        .arg(checkpoint_ms.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starting the Flink script");
+    let m = wait(child, started, "the Flink script");
+    check("Flink", &read_lines(&file), expected);
+    m
+}
+
+fn mib(bytes: f64) -> String {
+    format!("{:.0} MB", bytes / 1e6)
+}
+
+fn main() {
+    let keys: Vec<usize> = arg("--keys")
+        .unwrap_or_else(|| "100,10000,200000,1000000".into())
+        .split(',')
+        .map(|k| k.parse().expect("--keys 100,10000"))
+        .collect();
+    let events: usize = arg("--events").map_or(5_000_000, |v| v.parse().expect("--events N"));
+    let runs: usize = arg("--runs").map_or(3, |v| v.parse().expect("--runs N"));
+    let flink_script = arg("--flink");
+    let checkpoint = arg("--checkpoint");
+    let checkpoint_ms: u64 = checkpoint.as_deref().map_or(0, |c| {
+        weir::manifest::Millis::parse(c).expect("--checkpoint 1s").0
+    });
+    let root = arg("--data-root").map_or_else(
+        || {
+            let exe = std::env::current_exe().expect("the bench executable");
+            exe.ancestors()
+                .nth(3)
+                .expect("benches run from <target>/<profile>/deps")
+                .join("bench-data")
+        },
+        PathBuf::from,
+    );
+    let extra = checkpoint.as_ref().map_or(String::new(), |c| {
+        format!("\n[job.checkpoint]\ninterval = {c:?}\n")
+    });
+    let h = Harness::new();
+    let mut natives = NativeFunctions::default();
+    native::register(&mut natives);
+    let native_options = RunOptions {
+        natives,
+        ..h.options()
+    };
+    println!(
+        "YSB at {events} events, parallelism 2, {} (median of {runs} runs)\n",
+        match &checkpoint {
+            Some(c) => format!("checkpoints every {c}"),
+            None => "no checkpoints".to_owned(),
+        }
+    );
+    println!(
+        "| campaigns (keys) | windows fired | weir | weir RSS | per window | native functions | Flink | Flink RSS | weir / Flink |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
+    let mut first: Option<(f64, f64)> = None;
+    for &k in &keys {
+        let d = data(&root, k, events);
+        let expected = ysb::expected_counts(&d).expect("counting the input");
+        let windows = expected.len() as f64;
+        let point = h.dir.path().join(format!("k{k}"));
+        std::fs::create_dir_all(&point).expect("a folder per point");
+        let text = ysb::bench_manifest(&d, &point, &extra);
+        let manifest = point.join("job.toml");
+        std::fs::write(&manifest, &text).expect("writing the manifest");
+        let (mut w, mut w_rss, mut f, mut f_rss, mut n) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..runs {
+            let m = weir(&manifest, &point, &expected);
+            w.push(m.secs);
+            w_rss.push(m.rss);
+            let _ = std::fs::remove_dir_all(point.join("out"));
+            let mut nj = job(&text, &point, &[]);
+            natively(&mut nj);
+            let started = Instant::now();
+            let rate = throughput(nj, native_options.clone());
+            n.push(started.elapsed().as_secs_f64());
+            assert!(rate > 0.0);
+            check("native", &read_lines(&point.join("out")), &expected);
+            if let Some(script) = &flink_script {
+                let m = flink(script, &d, &point, checkpoint_ms, &expected);
+                f.push(m.secs);
+                f_rss.push(m.rss);
+            }
+        }
+        let (w, w_rss, n) = (median(&mut w), median(&mut w_rss), median(&mut n));
+        let per_window = match first {
+            Some((t0, w0)) if windows > w0 => format!("{:.2} µs", (w - t0) / (windows - w0) * 1e6),
+            _ => "—".to_owned(),
+        };
+        if first.is_none() {
+            first = Some((w, windows));
+        }
+        let (flink, flink_rss, ratio) = if f.is_empty() {
+            ("—".to_owned(), "—".to_owned(), "—".to_owned())
+        } else {
+            let (f, r) = (median(&mut f), median(&mut f_rss));
+            (format!("{f:.2} s"), mib(r), format!("{:.1}×", f / w))
+        };
+        println!(
+            "| {k} | {windows} | {w:.2} s | {} | {per_window} | {n:.2} s | {flink} | {flink_rss} | {ratio} |",
+            mib(w_rss)
+        );
+    }
+}
