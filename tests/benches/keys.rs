@@ -20,6 +20,8 @@ use std::collections::BTreeMap;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use weir::operator::NativeFunctions;
@@ -33,28 +35,68 @@ struct Measured {
     rss: f64,
 }
 
-/// Waits for `child`; its wall time since `started` and its peak RSS (that of its
-/// largest process, children included).
-fn wait(child: Child, started: Instant, what: &str) -> Measured {
+/// How to take a process's peak RSS.
+#[derive(Clone, Copy)]
+enum Peak {
+    /// The process's own high-water mark, read from `/proc/PID/status` while it runs
+    /// (the rusage `wait4` gives also counts this benchmark's pages, which the child
+    /// shares until its `exec`).
+    Own,
+    /// The largest of the process and its children, from `wait4` (for a script that
+    /// starts a JVM much larger than this benchmark).
+    Tree,
+}
+
+/// Waits for `child`; its wall time since `started` and its peak RSS. On failure,
+/// panics with what it logged.
+fn wait(child: Child, started: Instant, what: &str, log: &Path, peak: Peak) -> Measured {
     let pid = child.id() as libc::pid_t;
+    let running = Arc::new(AtomicBool::new(true));
+    let poller = {
+        let running = running.clone();
+        std::thread::spawn(move || {
+            let mut hwm = 0.0f64;
+            while running.load(Ordering::Relaxed) {
+                if let Ok(s) = std::fs::read_to_string(format!("/proc/{pid}/status"))
+                    && let Some(kb) = s
+                        .lines()
+                        .find_map(|l| l.strip_prefix("VmHWM:"))
+                        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+                {
+                    hwm = hwm.max(kb * 1024.0);
+                }
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            hwm
+        })
+    };
     let mut status = 0;
-    // SAFETY: a plain wait4 on our own child with valid out-pointers.
+    // SAFETY: zeroed is a valid rusage; wait4 on our own child with valid out-pointers.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    assert_eq!(r, pid, "waiting for {what}");
     let secs = started.elapsed().as_secs_f64();
+    running.store(false, Ordering::Relaxed);
+    let own = poller.join().expect("the RSS poller");
+    assert_eq!(r, pid, "waiting for {what}");
     let status = std::process::ExitStatus::from_raw(status);
-    assert!(status.success(), "{what} failed: {status}");
+    assert!(
+        status.success(),
+        "{what} failed: {status}\n{}",
+        std::fs::read_to_string(log).unwrap_or_default()
+    );
     std::mem::forget(child);
     Measured {
         secs,
-        rss: usage.ru_maxrss as f64 * 1024.0,
+        rss: match peak {
+            Peak::Own => own,
+            Peak::Tree => usage.ru_maxrss as f64 * 1024.0,
+        },
     }
 }
 
 /// The data of one point, generated if missing.
 fn data(root: &Path, keys: usize, events: usize) -> ysb::Data {
-    let dir = root.join(format!("ysb-{keys}k-{events}e"));
+    let dir = root.join(format!("ysb-{keys}keys-{events}events"));
     if dir.join("done").is_file() {
         return ysb::existing(&dir);
     }
@@ -85,17 +127,22 @@ fn check(what: &str, lines: &[String], expected: &BTreeMap<(String, i64), u64>) 
     );
 }
 
+/// Runs the job in `manifest`, whose sinks and state are under `out`.
 fn weir(manifest: &Path, out: &Path, expected: &BTreeMap<(String, i64), u64>) -> Measured {
-    let _ = std::fs::remove_dir_all(out);
+    for d in ["out", "late", ".weir"] {
+        let _ = std::fs::remove_dir_all(out.join(d));
+        let _ = std::fs::remove_file(out.join(d));
+    }
     let started = Instant::now();
+    let log = out.join("weir.log");
     let child = Command::new(weir_bin())
         .arg("run")
         .arg(manifest)
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(&log).expect("a log file"))
         .spawn()
         .expect("starting weir");
-    let m = wait(child, started, "weir run");
+    let m = wait(child, started, "weir run", &log, Peak::Own);
     check("weir", &read_lines(&out.join("out")), expected);
     m
 }
@@ -109,6 +156,7 @@ fn flink(
 ) -> Measured {
     let file = out.join("flink.out");
     let _ = std::fs::remove_file(&file);
+    let log = out.join("flink.log");
     let started = Instant::now();
     let child = Command::new("bash")
         .arg(script)
@@ -117,10 +165,10 @@ fn flink(
         .arg("2")
         .arg(checkpoint_ms.to_string())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(&log).expect("a log file"))
         .spawn()
         .expect("starting the Flink script");
-    let m = wait(child, started, "the Flink script");
+    let m = wait(child, started, "the Flink script", &log, Peak::Tree);
     check("Flink", &read_lines(&file), expected);
     m
 }
@@ -185,6 +233,10 @@ fn main() {
         std::fs::write(&manifest, &text).expect("writing the manifest");
         let (mut w, mut w_rss, mut f, mut f_rss, mut n) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        if first.is_none() {
+            // Warm up: the first run compiles the components into the on-disk cache.
+            weir(&manifest, &point, &expected);
+        }
         for _ in 0..runs {
             let m = weir(&manifest, &point, &expected);
             w.push(m.secs);
