@@ -100,6 +100,10 @@ fn kafka_sources_and_sinks_resolve_with_their_defaults() {
     assert_eq!(s.delivery, Delivery::ExactlyOnce, "with checkpoints");
     assert_eq!(s.transactional_id_prefix, "weir-k2k-out");
     assert_eq!(s.progress_topic, "weir-progress");
+    assert_eq!(
+        s.dead_letter_topic, None,
+        "a refused record fails the job by default"
+    );
     assert_eq!(sink.parallelism, 2);
 
     let pattern = KAFKA
@@ -182,6 +186,18 @@ fn kafka_mistakes_are_named_with_their_line_and_field() {
         "delivery",
         "sinks.out.delivery",
         "add [job.checkpoint]",
+    );
+
+    let t = KAFKA.replace(
+        "topic = \"enriched\"",
+        "topic = \"enriched\"\ndead_letter_topic = \"enriched\"",
+    );
+    assert_problem(
+        &t,
+        "[sinks.out]",
+        "dead_letter_topic",
+        "sinks.out.dead_letter_topic",
+        "must not be the topic the sink writes",
     );
 
     let t = KAFKA.replace("topics = \"orders\"\n", "");

@@ -1,7 +1,8 @@
 //! Kafka sinks against a real broker (noida-db, started by each test): records keep their
 //! key, timestamp and headers from topic to topic, at-least-once and exactly-once; keys
 //! land where Java's partitioner puts them; a rescale of the sink leaves no transaction
-//! open; a record over the size limit fails the job naming the sink, topic and record;
+//! open; a record over the size limit fails the job naming the sink, topic and record,
+//! or goes to the sink's dead-letter topic if it has one;
 //! unreachable brokers are a named error after the sink's `connect_timeout`.
 
 use std::collections::BTreeMap;
@@ -260,6 +261,73 @@ fn a_record_over_the_size_limit_fails_the_job_naming_it() {
     let err = h.run(job(&h, &text)).unwrap_err().to_string();
     for w in ["Kafka sink `out`", "topic `out`", "big-one", "too large"] {
         assert!(err.contains(w), "`{w}` missing from: {err}");
+    }
+}
+
+#[test]
+fn a_record_over_the_size_limit_goes_to_the_dead_letter_topic_when_the_sink_has_one() {
+    let b = Broker::start();
+    b.create_topic("in", 1);
+    let base = recent();
+    let recs: Vec<Rec> = (0..40)
+        .map(|i| Rec {
+            key: Some(format!("k{i}").into_bytes()),
+            // Every tenth record is over the limit set below.
+            value: if i % 10 == 3 {
+                format!("{i}:{}", "é".repeat(60_000)).into_bytes()
+            } else {
+                format!("{{\"i\":{i}}}").into_bytes()
+            },
+            timestamp: Some(base + i),
+            headers: vec![("h".into(), i.to_string().into_bytes())],
+            ..Rec::default()
+        })
+        .collect();
+    b.produce("in", &recs);
+    let limit = 100_000;
+    let (big, small): (Vec<&Rec>, Vec<&Rec>) = recs.iter().partition(|r| r.value.len() > limit);
+    assert_eq!(big.len(), 4);
+    for (delivery, checkpoints) in [("at-least-once", false), ("exactly-once", true)] {
+        let (out, rejected) = (format!("out-{delivery}"), format!("rejected-{delivery}"));
+        b.create_topic(&out, 2);
+        b.create_topic(&rejected, 1);
+        let h = Harness::new();
+        let text = copy_job(&b.addr, delivery, checkpoints, "in", &out).replace(
+            &format!("delivery = \"{delivery}\""),
+            &format!(
+                "delivery = \"{delivery}\"\ndead_letter_topic = \"{rejected}\"\nproperties = {{ \"message.max.bytes\" = {limit} }}"
+            ),
+        );
+        let report = h.run(job(&h, &text)).unwrap();
+        assert_eq!(report.records_in, recs.len() as u64);
+        assert_eq!(report.dead_letters, big.len() as u64, "{delivery}");
+        assert_eq!(report.node("out").unwrap().rejected, big.len() as u64);
+        let mut got: Vec<_> = b.read(&out, true).iter().map(content).collect();
+        got.sort();
+        let mut want: Vec<_> = small.iter().map(|r| content(r)).collect();
+        want.sort();
+        assert_eq!(got, want, "{delivery}: every record that fits, once");
+        let mut letters = b.read(&rejected, true);
+        letters.sort_by_key(|r| r.timestamp);
+        assert_eq!(letters.len(), big.len(), "{delivery}: one dead letter each");
+        for (letter, r) in letters.iter().zip(&big) {
+            // Key, timestamp and headers kept; the value described.
+            assert_eq!((&letter.key, letter.timestamp), (&r.key, r.timestamp));
+            assert_eq!(letter.headers, r.headers);
+            let v: serde_json::Value = serde_json::from_slice(&letter.value).unwrap();
+            assert_eq!(v["value_bytes"], r.value.len(), "{v}");
+            assert_eq!(v["topic"], out.as_str());
+            assert_eq!(v["key"], &*String::from_utf8_lossy(r.key.as_ref().unwrap()));
+            assert!(v["error"].as_str().unwrap().contains("too large"), "{v}");
+            let head = v["value_head"].as_str().unwrap();
+            assert!(
+                String::from_utf8_lossy(&r.value).starts_with(head.trim_end_matches('\u{fffd}')),
+                "the head is the value's start"
+            );
+        }
+        if delivery == "exactly-once" {
+            assert!(b.open_transactions(&rejected).is_empty());
+        }
     }
 }
 

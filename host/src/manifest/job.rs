@@ -295,6 +295,9 @@ pub struct KafkaSink {
     pub progress_topic: String,
     /// How long to wait for the brokers at start before failing.
     pub connect_timeout_ms: u64,
+    /// Where records the producer refuses (over `message.max.bytes`) go instead of
+    /// failing the job.
+    pub dead_letter_topic: Option<String>,
 }
 
 /// How file lines become records.

@@ -310,6 +310,9 @@ pub struct SinkTable {
     /// Kafka, exactly-once: the compacted topic recording the checkpoint each
     /// transactional id committed last (default `weir-progress`).
     pub progress_topic: Option<Spanned<String>>,
+    /// Kafka: the topic records the producer refuses (over `message.max.bytes`) go to,
+    /// as dead letters, instead of failing the job.
+    pub dead_letter_topic: Option<Spanned<String>>,
     /// Kafka: parallel instances (default: the job's parallelism).
     pub parallelism: Option<Spanned<u32>>,
     /// Kafka: how long to wait for the brokers at start (default 30s).

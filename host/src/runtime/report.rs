@@ -150,7 +150,14 @@ impl JobReport {
                 .map(|n| n.records_in)
                 .sum(),
             records_out: total(Output::Main),
-            dead_letters: total(Output::DeadLetter),
+            // Dead-letter outputs read by sinks, and what sinks sent to dead-letter
+            // topics themselves.
+            dead_letters: total(Output::DeadLetter)
+                + nodes
+                    .iter()
+                    .filter(|n| n.role == "sink")
+                    .map(|n| n.dead_letters)
+                    .sum::<u64>(),
             late: total(Output::Late),
             sinks,
             inputs: job

@@ -52,6 +52,21 @@ pub enum KafkaFailure {
         /// The record, shortened.
         record: String,
     },
+    /// The producer refused a record before sending it (over `message.max.bytes`): a
+    /// fault of the record, which the sink's `dead_letter_topic` takes if it has one.
+    #[error(
+        "{who}: a record for topic `{topic}` could not be written: {cause}\n  record: {record}"
+    )]
+    Refused {
+        /// The sink.
+        who: String,
+        /// The topic.
+        topic: String,
+        /// Why.
+        cause: String,
+        /// The record, shortened.
+        record: String,
+    },
     /// Reading or writing a partition failed.
     #[error("{who}: topic `{topic}` partition {partition}: {cause}")]
     Partition {

@@ -7,11 +7,13 @@
 //!   the transaction calls; `spool`: the records of an open transaction, kept until it
 //!   commits; `progress`: the checkpoint each transaction committed, in a compacted
 //!   topic; `parked`: finished sinks' producers until the last snapshot completes;
-//!   `recovery`: fencing, aborting and writing again before an attempt starts.
+//!   `recovery`: fencing, aborting and writing again before an attempt starts;
+//!   `dead_letter`: records the producer refuses, to the sink's dead-letter topic.
 //! - `client`, `error`: clients made from a manifest's settings; errors naming the source
 //!   or sink, topic and partition.
 
 mod client;
+mod dead_letter;
 mod error;
 mod parked;
 mod partition;

@@ -173,6 +173,17 @@ pub fn send(
                 let _ = p.flush(Duration::from_millis(10));
                 rec = back;
             }
+            Err((KafkaError::MessageProduction(RDKafkaErrorCode::MessageSizeTooLarge), _)) => {
+                return Err(KafkaFailure::Refused {
+                    who: who.to_owned(),
+                    topic: topic.to_owned(),
+                    cause: format!(
+                        "too large: {} bytes, over the producer's `message.max.bytes`",
+                        r.value.len() + r.key.map_or(0, <[u8]>::len)
+                    ),
+                    record: RecordSummary::of(r).0,
+                });
+            }
             Err((e, _)) => {
                 return Err(classify(who, topic, None, &e, &RecordSummary::of(r).0));
             }

@@ -169,7 +169,7 @@ fn redo(
         .with_context(|| format!("beginning a transaction of `{}`", t.transactional_id))?;
     let records = spool::read(&t.spool, t.bytes, 1024, |batch| {
         for r in batch.iter() {
-            producer::send(p, who, &k.brokers, &k.topic, &r, wait)?;
+            super::dead_letter::send(p, who, k, &r, wait)?;
         }
         Ok(())
     })?;

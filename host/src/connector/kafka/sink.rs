@@ -18,6 +18,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use rdkafka::producer::Producer;
 
+use super::dead_letter;
 use super::parked::{self, Parked};
 use super::producer::{self, ProducerConfig, SinkProducer, TxnError};
 use super::progress;
@@ -128,14 +129,10 @@ impl KafkaSink {
     }
 
     fn send(&self, r: &RecordRef<'_>) -> Result<()> {
-        producer::send(
-            &self.producer,
-            &self.who,
-            &self.cfg.brokers,
-            &self.cfg.topic,
-            r,
-            self.wait,
-        )?;
+        if dead_letter::send(&self.producer, &self.who, &self.cfg, r, self.wait)? {
+            self.metrics.rejected.add(1);
+            self.metrics.dead_letters.add(1);
+        }
         Ok(())
     }
 

@@ -94,6 +94,10 @@ pub(super) fn reject_sink_fields(c: &mut Checker<'_>, name: &str, t: &SinkTable)
             "connect_timeout",
             t.connect_timeout.as_ref().map(Spanned::span),
         ),
+        (
+            "dead_letter_topic",
+            t.dead_letter_topic.as_ref().map(Spanned::span),
+        ),
     ];
     for (field, span) in fields {
         if let Some(span) = span {
@@ -339,6 +343,19 @@ pub(super) fn sink(
         }
         None => DEFAULT_PROGRESS_TOPIC.to_owned(),
     };
+    let dead_letter_topic = t.dead_letter_topic.as_ref().map(|d| {
+        if let Err(m) = topic_name(d.get_ref()) {
+            c.report(Some(d.span()), f("dead_letter_topic"), m);
+        }
+        if d.get_ref() == &topic || d.get_ref() == &progress_topic {
+            c.report(
+                Some(d.span()),
+                f("dead_letter_topic"),
+                "must not be the topic the sink writes or its progress topic",
+            );
+        }
+        d.get_ref().clone()
+    });
     KafkaSink {
         brokers,
         topic,
@@ -347,6 +364,7 @@ pub(super) fn sink(
         transactional_id_prefix,
         progress_topic,
         connect_timeout_ms: connect_timeout(c, &t.connect_timeout, &f("connect_timeout")),
+        dead_letter_topic,
     }
 }
 

@@ -57,14 +57,7 @@ impl FiredSet {
         for r in elements {
             self.elements.push_record(&r);
         }
-        self.windows.push(Fired {
-            key,
-            window,
-            update,
-            timestamp,
-            first,
-            count: self.elements.len() as u32 - first,
-        });
+        self.add(key, window, update, timestamp, first);
     }
 
     /// Adds a window with its accumulator.
@@ -78,13 +71,18 @@ impl FiredSet {
     ) {
         let first = self.elements.len() as u32;
         self.elements.push(None, acc, timestamp);
+        self.add(key, window, update, timestamp, first);
+    }
+
+    /// Adds a window whose elements are those from `first` on.
+    fn add(&mut self, key: Vec<u8>, window: Window, update: bool, ts: Option<i64>, first: u32) {
         self.windows.push(Fired {
             key,
             window,
             update,
-            timestamp,
+            timestamp: ts,
             first,
-            count: 1,
+            count: self.elements.len() as u32 - first,
         });
     }
 

@@ -191,19 +191,7 @@ impl WindowOperator {
         }
         self.scratch = windows;
         let (ops, fresh) = match self.spec.aggregate {
-            Some(kind) => {
-                let fresh = aggregate::fold(
-                    &groups,
-                    &k.batch,
-                    kind,
-                    &self.st,
-                    &mut *self.function,
-                    &self.errors,
-                    &self.metrics,
-                    out,
-                )?;
-                (Vec::new(), fresh)
-            }
+            Some(kind) => (Vec::new(), self.fold(&groups, &k.batch, kind, out)?),
             None => {
                 let mut ops = Vec::new();
                 for g in &groups {
@@ -230,6 +218,27 @@ impl WindowOperator {
             }
         }
         self.fire_windows(&due, out)
+    }
+
+    /// Folds groups of elements into their windows' accumulators; for each group,
+    /// whether its window is new.
+    fn fold(
+        &mut self,
+        groups: &[Group],
+        batch: &Batch,
+        kind: WindowAggregateKind,
+        out: &mut Collector,
+    ) -> Result<Vec<bool>> {
+        aggregate::fold(
+            groups,
+            batch,
+            kind,
+            &self.st,
+            &mut *self.function,
+            &self.errors,
+            &self.metrics,
+            out,
+        )
     }
 
     /// Fires windows now, with what their state holds.

@@ -115,16 +115,7 @@ impl WindowOperator {
                     window: m.result,
                     records: vec![0],
                 };
-                aggregate::fold(
-                    &[group],
-                    &one,
-                    kind,
-                    &self.st,
-                    &mut *self.function,
-                    &self.errors,
-                    &self.metrics,
-                    out,
-                )?;
+                self.fold(&[group], &one, kind, out)?;
             } else {
                 let at = self.st.contents_key(&key, &m.result);
                 ops.push(WriteOp::Append(
