@@ -7,6 +7,9 @@ pub use crate::time::WindowKind;
 
 /// Default records per batch.
 pub const DEFAULT_BATCH_SIZE: u32 = 1024;
+
+/// Memory for window accumulators in a job, unless the manifest says otherwise.
+pub const DEFAULT_WINDOW_CACHE: u64 = 256 << 20;
 /// Default number of key groups.
 pub const DEFAULT_MAX_PARALLELISM: u32 = 128;
 /// Default wall-clock deadline per record: a call of `n` records may take `n` times this.
@@ -34,6 +37,9 @@ pub struct Job {
     pub state_dir: PathBuf,
     /// Which state backend.
     pub state_backend: StateBackendKind,
+    /// Bytes of window accumulators kept in memory, shared by the job's window operator
+    /// instances; past its share an instance writes them back to the state backend.
+    pub window_cache: u64,
     /// Sources, operators and sinks, each after everything it reads.
     pub nodes: Vec<Node>,
     /// Periodic checkpoints, if on.

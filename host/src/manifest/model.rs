@@ -46,6 +46,9 @@ pub struct JobTable {
     pub state_dir: Option<Spanned<String>>,
     /// `rocksdb` (default) or `memory`.
     pub state_backend: Option<Spanned<String>>,
+    /// Memory for window accumulators before they are written back to the state backend,
+    /// shared by the job's window operator instances (default 256MiB).
+    pub window_cache: Option<Spanned<ByteSize>>,
     /// `[job.checkpoint]`: periodic checkpoints (off when absent).
     pub checkpoint: Option<Spanned<CheckpointTable>>,
     /// `[job.restart]`: what happens when a task fails.

@@ -57,6 +57,20 @@ pub fn file_name_of(uid: &str) -> String {
 }
 
 impl Builder<'_> {
+    /// One window operator instance's share of the job's `window_cache`.
+    fn window_cache_share(&self) -> usize {
+        let instances: u64 = self
+            .job
+            .nodes
+            .iter()
+            .filter(|n| {
+                matches!(&n.kind, NodeKind::Operator(o) if matches!(o.kind, OperatorKind::Window { .. }))
+            })
+            .map(|n| u64::from(n.parallelism))
+            .sum();
+        usize::try_from(self.job.window_cache / instances.max(1)).unwrap_or(usize::MAX)
+    }
+
     fn clock(&self) -> Arc<dyn Clock> {
         self.options.clock.clone()
     }
@@ -283,6 +297,7 @@ impl Builder<'_> {
                             time: *time,
                             aggregate: *aggregate,
                             allowed_lateness: *allowed_lateness_ms as i64,
+                            cache_bytes: self.window_cache_share(),
                         };
                         let state = state.with_context(|| {
                             format!("operator `{}`: windows need keyed input", n.name)

@@ -254,6 +254,10 @@ pub(crate) fn resolve(m: Manifest, loc: &Locator, base: &Path) -> Result<Job, Di
             "must be at most 65536",
         );
     }
+    let window_cache = job
+        .window_cache
+        .as_ref()
+        .map_or(DEFAULT_WINDOW_CACHE, |b| b.get_ref().0);
     let state_backend = c.choice_or(
         &job.state_backend,
         "job.state_backend",
@@ -388,6 +392,7 @@ pub(crate) fn resolve(m: Manifest, loc: &Locator, base: &Path) -> Result<Job, Di
         batch_size: batch_size as usize,
         state_dir,
         state_backend,
+        window_cache,
         nodes,
         checkpoint,
         checkpoint_dir,

@@ -4,16 +4,22 @@
 //! deleted when it fires; sending each update to RocksDB costs a lookup and a memtable
 //! insert per window per batch for state that usually lives a few seconds. The cache keeps
 //! accumulators in memory, reads through to the backend on a miss, and writes back when it
-//! grows past its capacity (and on `flush`). An accumulator created and deleted between
-//! two write-backs never reaches the backend at all.
+//! grows past its capacity in bytes (the instance's share of the manifest's
+//! `job.window_cache`) and on `flush`. An accumulator created and deleted between two
+//! write-backs never reaches the backend at all.
 
 use anyhow::Result;
 
 use crate::hash::FastMap;
 use crate::state::{StateBackend, WriteOp};
 
-/// Accumulators kept before writing back.
-pub const CAPACITY: usize = 1 << 18;
+/// What an entry costs besides its key and value: the hash table's slot and the
+/// buffers' headers (an estimate, to bound memory, not an exact count).
+const ENTRY_OVERHEAD: usize = 64;
+
+fn cost(key: &[u8], value: Option<&Vec<u8>>) -> usize {
+    key.len() + value.map_or(0, Vec::len) + ENTRY_OVERHEAD
+}
 
 #[derive(Debug)]
 struct Entry {
@@ -24,15 +30,29 @@ struct Entry {
 }
 
 /// The cache.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct AccCache {
     entries: FastMap<Vec<u8>, Entry>,
+    /// Bytes the entries take (estimated).
+    bytes: usize,
+    /// Bytes past which it writes back.
+    capacity: usize,
     /// Whether the backend may hold accumulators (some were written back, or the
     /// operator was restored); until then a miss is a new accumulator, with no read.
     backend_has_some: bool,
 }
 
 impl AccCache {
+    /// An empty cache that writes back past `capacity` bytes.
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            entries: FastMap::default(),
+            bytes: 0,
+            capacity,
+            backend_has_some: false,
+        }
+    }
+
     /// The accumulators under `keys`, reading the ones not cached from `backend`.
     pub fn get(
         &mut self,
@@ -49,6 +69,7 @@ impl AccCache {
                 let found = backend.multi_get(&missing)?;
                 for (k, value) in missing.into_iter().zip(found) {
                     let persisted = value.is_some();
+                    self.bytes += cost(&k, value.as_ref());
                     self.entries.insert(
                         k,
                         Entry {
@@ -75,10 +96,12 @@ impl AccCache {
     pub fn put(&mut self, key: &[u8], value: Vec<u8>) {
         match self.entries.get_mut(key) {
             Some(e) => {
+                self.bytes = self.bytes + value.len() - e.value.as_ref().map_or(0, Vec::len);
                 e.value = Some(value);
                 e.dirty = true;
             }
             None => {
+                self.bytes += cost(key, Some(&value));
                 self.entries.insert(
                     key.to_vec(),
                     Entry {
@@ -95,15 +118,18 @@ impl AccCache {
     pub fn delete(&mut self, key: &[u8]) {
         match self.entries.get_mut(key) {
             Some(e) if e.persisted => {
-                e.value = None;
+                self.bytes -= e.value.take().map_or(0, |v| v.len());
                 e.dirty = true;
             }
             Some(_) => {
-                self.entries.remove(key);
+                if let Some(e) = self.entries.remove(key) {
+                    self.bytes -= cost(key, e.value.as_ref());
+                }
             }
             None if !self.backend_has_some => {}
             // Not cached: the backend may hold it.
             None => {
+                self.bytes += cost(key, None);
                 self.entries.insert(
                     key.to_vec(),
                     Entry {
@@ -126,14 +152,21 @@ impl AccCache {
         out
     }
 
-    /// Writes back if the cache is over capacity.
+    /// Writes back and empties the cache if it is over capacity.
     pub fn maybe_flush(&mut self, backend: &dyn StateBackend) -> Result<()> {
-        if self.entries.len() > CAPACITY {
+        if self.bytes > self.capacity {
             self.flush(backend)?;
             self.entries.clear();
+            self.bytes = 0;
             backend.settle();
         }
         Ok(())
+    }
+
+    /// Bytes the cached entries take (estimated).
+    #[cfg(test)]
+    fn bytes(&self) -> usize {
+        self.bytes
     }
 
     /// Writes every changed accumulator to the backend (they stay cached, now clean).
@@ -156,7 +189,15 @@ impl AccCache {
                 }
             }
         }
-        self.entries.retain(|_, e| e.value.is_some() || e.dirty);
+        let mut freed = 0;
+        self.entries.retain(|k, e| {
+            let keep = e.value.is_some() || e.dirty;
+            if !keep {
+                freed += cost(k, None);
+            }
+            keep
+        });
+        self.bytes -= freed;
         if ops.is_empty() {
             return Ok(());
         }
@@ -174,7 +215,7 @@ mod tests {
         let b = MemoryBackend::default();
         b.write(vec![WriteOp::Put(b"old".to_vec(), b"1".to_vec())])
             .unwrap();
-        let mut c = AccCache::default();
+        let mut c = AccCache::new(usize::MAX);
         c.backend_may_have_some();
         assert_eq!(
             c.get(&b, &[b"old", b"new"]).unwrap(),
@@ -198,5 +239,45 @@ mod tests {
         assert_eq!(c.get(&b, &[b"old"]).unwrap(), vec![None]);
         c.flush(&b).unwrap();
         assert_eq!(b.get(b"old").unwrap(), None);
+    }
+
+    #[test]
+    fn past_its_capacity_it_writes_back_and_reads_back_what_it_wrote() {
+        let b = MemoryBackend::default();
+        let key = |i: u32| format!("key-{i:04}").into_bytes();
+        let one = cost(&key(0), Some(&b"12".to_vec()));
+        let mut c = AccCache::new(10 * one);
+        for i in 0..10 {
+            c.put(&key(i), b"12".to_vec());
+        }
+        assert_eq!(c.bytes(), 10 * one);
+        c.maybe_flush(&b).unwrap();
+        assert_eq!(
+            b.get(&key(3)).unwrap(),
+            None,
+            "at capacity: nothing written"
+        );
+        c.put(&key(10), b"12".to_vec());
+        c.delete(&key(10));
+        assert_eq!(
+            c.bytes(),
+            10 * one,
+            "an entry never written back costs nothing"
+        );
+        c.put(&key(10), b"7".to_vec());
+        c.maybe_flush(&b).unwrap();
+        assert_eq!(c.bytes(), 0, "past capacity: written back and emptied");
+        assert_eq!(b.get(&key(3)).unwrap(), Some(b"12".to_vec()));
+        assert_eq!(b.get(&key(10)).unwrap(), Some(b"7".to_vec()));
+        let k3 = key(3);
+        let missing = key(99);
+        assert_eq!(
+            c.get(&b, &[k3.as_slice(), missing.as_slice()]).unwrap(),
+            vec![Some(b"12".to_vec()), None],
+            "read back from the backend"
+        );
+        c.delete(&key(3));
+        c.flush(&b).unwrap();
+        assert_eq!(b.get(&key(3)).unwrap(), None);
     }
 }

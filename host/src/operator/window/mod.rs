@@ -51,6 +51,8 @@ pub struct WindowSpec {
     pub aggregate: Option<WindowAggregateKind>,
     /// Allowed lateness in milliseconds.
     pub allowed_lateness: i64,
+    /// Bytes of accumulators this instance keeps in memory before writing them back.
+    pub cache_bytes: usize,
 }
 
 /// Runs windows and a process-window function.
@@ -84,7 +86,7 @@ impl WindowOperator {
             errors,
             clock,
             metrics,
-            st: WindowState::new(keyed)?,
+            st: WindowState::new(keyed, spec.cache_bytes)?,
             timers: Timers::default(),
             fired: FastSet::default(),
             watermark: i64::MIN,

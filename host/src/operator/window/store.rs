@@ -44,8 +44,8 @@ fn ns(w: &Window) -> Namespace {
 }
 
 impl WindowState {
-    /// Declares the states in `keyed`.
-    pub fn new(keyed: KeyedState) -> Result<Self> {
+    /// Declares the states in `keyed`; accumulators past `cache_bytes` are written back.
+    pub fn new(keyed: KeyedState, cache_bytes: usize) -> Result<Self> {
         let def = |name: &str, kind| keyed.define(&format!("{RESERVED}{name}"), kind, None, None);
         Ok(Self {
             contents: def("contents", Kind::List)?,
@@ -53,7 +53,7 @@ impl WindowState {
             sessions: def("sessions", Kind::Value)?,
             counter: def("count", Kind::Value)?,
             fired: def("fired", Kind::Value)?,
-            accs: RefCell::default(),
+            accs: RefCell::new(AccCache::new(cache_bytes)),
             keyed,
         })
     }
