@@ -153,12 +153,6 @@ impl WindowOperator {
 
     fn process_time_windows(&mut self, k: KeyedBatch, out: &mut Collector) -> Result<()> {
         let now = self.clock.now_ms();
-        let keys: Vec<Key> = (0..k.keys.len())
-            .map(|i| Key {
-                bytes: k.keys.key(i).to_vec(),
-                group: k.groups[i],
-            })
-            .collect();
         let mut groups: Vec<Group> = Vec::new();
         let mut index: FastMap<(u32, Window), usize> = FastMap::default();
         let mut windows = std::mem::take(&mut self.scratch);
@@ -176,8 +170,12 @@ impl WindowOperator {
                 placed = true;
                 let key = k.keys.of_record[i];
                 let g = *index.entry((key, w)).or_insert_with(|| {
+                    // The key is copied once per group, when its first element comes.
                     groups.push(Group {
-                        key: keys[key as usize].clone(),
+                        key: Key {
+                            bytes: k.keys.key(key as usize).to_vec(),
+                            group: k.groups[key as usize],
+                        },
                         window: w,
                         records: Vec::new(),
                     });
