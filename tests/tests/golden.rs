@@ -1,7 +1,8 @@
 //! Golden job cases: every folder `tests/jobs/<case>/` holds a `job.toml`, its input
 //! files, and `expected/<sink>.jsonl` for every file sink of the job. Each case runs at
-//! parallelism 1 and again at parallelism 3 (nodes that set their own parallelism keep
-//! it), and every sink's lines must equal the expected ones in any order. Every record
+//! parallelism 1, 2 and 3 (nodes that set their own parallelism keep it) and, unless its
+//! manifest sets `batch_size` (a case whose watermarks follow batches), at batch size 1
+//! and 1024; every sink's lines must equal the expected ones in any order. Every record
 //! must be accounted for at every node (the job report's check).
 //!
 //! `WEIR_GOLDEN=<text>` runs only the cases whose folder name contains `<text>`.
@@ -13,7 +14,11 @@ use weir::manifest::{Job, NodeKind, Override, SinkKind, load_file};
 use weir_tests::{Harness, canonical, read_lines, repo};
 
 /// The parallelisms every case runs at.
-const PARALLELISMS: [u32; 2] = [1, 3];
+const PARALLELISMS: [u32; 3] = [1, 2, 3];
+
+/// The batch sizes a case runs at when its manifest sets none: its output must not
+/// depend on them (its watermarks come from the data, e.g. marker records).
+const BATCH_SIZES: [u32; 2] = [1, 1024];
 
 #[test]
 fn golden_job_cases_match_their_expected_output() {
@@ -24,18 +29,30 @@ fn golden_job_cases_match_their_expected_output() {
         .collect();
     assert!(!cases.is_empty(), "no golden case matches `{filter}`");
     let mut failures = Vec::new();
+    let mut runs = 0;
     for case in &cases {
+        let sizes: Vec<Option<u32>> = if sets_batch_size(case) {
+            vec![None]
+        } else {
+            BATCH_SIZES.iter().copied().map(Some).collect()
+        };
         for p in PARALLELISMS {
-            if let Err(why) = run_case(case, p) {
-                failures.push(format!("case {} at parallelism {p}:\n{why}", name(case)));
+            for &size in &sizes {
+                runs += 1;
+                if let Err(why) = run_case(case, p, size) {
+                    failures.push(format!(
+                        "case {} at parallelism {p}, batch size {}:\n{why}",
+                        name(case),
+                        size.map_or("as set".to_owned(), |s| s.to_string())
+                    ));
+                }
             }
         }
     }
     assert!(
         failures.is_empty(),
-        "{} of {} golden runs failed:\n\n{}",
+        "{} of {runs} golden runs failed:\n\n{}",
         failures.len(),
-        cases.len() * PARALLELISMS.len(),
         failures.join("\n\n")
     );
 }
@@ -51,6 +68,14 @@ fn cases() -> Vec<PathBuf> {
         .collect();
     out.sort();
     out
+}
+
+/// Whether the case's manifest sets its batch size.
+fn sets_batch_size(case: &Path) -> bool {
+    std::fs::read_to_string(case.join("job.toml"))
+        .unwrap_or_default()
+        .lines()
+        .any(|l| l.trim_start().starts_with("batch_size"))
 }
 
 fn name(case: &Path) -> String {
@@ -90,11 +115,16 @@ fn expected(case: &Path) -> BTreeMap<String, Vec<String>> {
 }
 
 /// Runs one case at one parallelism; on a mismatch, says which sinks differ and how.
-fn run_case(case: &Path, parallelism: u32) -> Result<(), String> {
-    let set: Override = format!("job.parallelism={parallelism}")
-        .parse()
-        .expect("a valid override");
-    let job = load_file(&case.join("job.toml"), &[set])
+fn run_case(case: &Path, parallelism: u32, batch_size: Option<u32>) -> Result<(), String> {
+    let mut sets = vec![format!("job.parallelism={parallelism}")];
+    if let Some(b) = batch_size {
+        sets.push(format!("job.batch_size={b}"));
+    }
+    let sets: Vec<Override> = sets
+        .iter()
+        .map(|s| s.parse().expect("a valid override"))
+        .collect();
+    let job = load_file(&case.join("job.toml"), &sets)
         .map_err(|d| format!("  the manifest is invalid:\n{d}"))?;
     let sinks = file_sinks(&job);
     let mut expected = expected(case);

@@ -559,3 +559,58 @@ fn several_problems_are_reported_together_in_file_order() {
             .starts_with("the manifest has 3 problems:")
     );
 }
+
+#[test]
+fn watermarks_carried_by_records_are_checked_against_the_other_event_time_fields() {
+    // Both a field's watermark and a bound on out-of-orderness: one or the other.
+    let both = edit(
+        &valid(),
+        "max_out_of_orderness = \"2s\"\n",
+        "max_out_of_orderness = \"2s\"\nwatermark_field = \"wm\"\n",
+    );
+    let p = Dir::new().problems(&both, &[]);
+    assert_problem(
+        &p,
+        line_of(&both, "max_out_of_orderness"),
+        "sources.events.event_time.max_out_of_orderness",
+        "give one or the other",
+    );
+    // Markers without the field that marks them.
+    let markers = edit(
+        &valid(),
+        "max_out_of_orderness = \"2s\"\n",
+        "watermark_markers = true\n",
+    );
+    let p = Dir::new().problems(&markers, &[]);
+    assert_problem(
+        &p,
+        line_of(&markers, "watermark_markers"),
+        "sources.events.event_time.watermark_markers",
+        "give that field",
+    );
+    // A valid one resolves into the rule.
+    let ok = edit(
+        &valid(),
+        "max_out_of_orderness = \"2s\"\n",
+        "watermark_field = \"meta.wm\"\nwatermark_markers = true\n",
+    );
+    let job = Dir::new().load(&ok, &[]).unwrap();
+    let et = job
+        .nodes
+        .iter()
+        .find_map(|n| match &n.kind {
+            NodeKind::Source { event_time, .. } => event_time.clone(),
+            _ => None,
+        })
+        .expect("the source has event time");
+    let rw = et.record_watermarks.expect("watermarks from records");
+    assert!(rw.markers);
+    assert_eq!(
+        rw.field
+            .find(br#"{"meta":{"wm":42}}"#)
+            .unwrap()
+            .epoch_millis()
+            .unwrap(),
+        42
+    );
+}

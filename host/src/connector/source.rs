@@ -4,6 +4,7 @@
 use anyhow::Result;
 
 use crate::checkpoint::OperatorState;
+use crate::manifest::EventTime;
 use crate::record::Batch;
 
 /// What a source produces.
@@ -64,4 +65,28 @@ pub(crate) fn advance_watermark(
         *emitted = wm;
         wm
     })
+}
+
+/// How far a split's watermark is below the largest value it has seen: a watermark
+/// bounded by out-of-orderness lags the largest timestamp by the bound plus 1 ms (an
+/// element at the watermark would be late); a watermark carried by records is taken as it
+/// is.
+pub(crate) fn watermark_lag(event_time: Option<&EventTime>) -> i64 {
+    match event_time {
+        Some(e) if e.record_watermarks.is_some() => 0,
+        Some(e) => (e.max_out_of_orderness_ms as i64).saturating_add(1),
+        None => 1,
+    }
+}
+
+/// The watermark a record carries under the source's `watermark_field`, and whether the
+/// record is a marker (carries only that). A record without the field, or whose field is
+/// not epoch milliseconds, carries none and is data.
+pub(crate) fn carried_watermark(
+    event_time: Option<&EventTime>,
+    value: &[u8],
+) -> Option<(i64, bool)> {
+    let rw = event_time?.record_watermarks.as_ref()?;
+    let w = rw.field.find(value).ok()?.epoch_millis().ok()?;
+    Some((w, rw.markers))
 }

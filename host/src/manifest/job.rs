@@ -324,6 +324,17 @@ pub struct EventTime {
     pub max_out_of_orderness_ms: u64,
     /// A split silent for this long stops holding the watermark back.
     pub idle_timeout_ms: Option<u64>,
+    /// Watermarks carried by records (then `max_out_of_orderness_ms` is 0 and unused).
+    pub record_watermarks: Option<RecordWatermarks>,
+}
+
+/// Watermarks carried in the data, instead of derived from timestamps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordWatermarks {
+    /// The field holding a watermark (epoch milliseconds).
+    pub field: FieldPath,
+    /// Records holding it are markers (taken out of the stream), not data.
+    pub markers: bool,
 }
 
 /// Where timestamps come from.

@@ -18,8 +18,8 @@ pub use job::{
     CheckpointConfig, CheckpointMode, ComponentRef, ControlConfig, DEFAULT_RETAIN, Delivery,
     ErrorPolicy, EventTime, FileFormat, InputRef, Job, KafkaSink, KafkaSource, KafkaStart,
     KafkaTopics, KeyBy, Limits, Node, NodeKind, OperatorKind, OperatorNode, Output,
-    PROVENANCE_HEADER, RestartStrategy, SinkFormat, SinkKind, SourceKind, StateBackendKind,
-    TimeDomain, TimestampFrom, WindowAggregateKind, WindowKind,
+    PROVENANCE_HEADER, RecordWatermarks, RestartStrategy, SinkFormat, SinkKind, SourceKind,
+    StateBackendKind, TimeDomain, TimestampFrom, WindowAggregateKind, WindowKind,
 };
 pub use load::{Override, load_file, load_str};
 pub use units::{ByteSize, MAX_DURATION_MS, Millis};

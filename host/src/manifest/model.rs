@@ -199,6 +199,13 @@ pub struct EventTimeTable {
     pub max_out_of_orderness: Option<Spanned<Millis>>,
     /// A split with no records for this long stops holding the watermark back.
     pub idle_timeout: Option<Spanned<Millis>>,
+    /// Field of a record that carries the watermark (epoch milliseconds): the split's
+    /// watermark is the largest such value read, instead of one bounded by
+    /// `max_out_of_orderness`.
+    pub watermark_field: Option<Spanned<String>>,
+    /// Records that have `watermark_field` are watermark markers, not data: they do not
+    /// reach the operators (punctuated watermarks). Default false: they pass on.
+    pub watermark_markers: Option<Spanned<bool>>,
 }
 
 /// `[operators.<name>]`.

@@ -261,6 +261,7 @@ impl std::fmt::Display for JobReport {
                 ("into windows", n.absorbed),
                 ("dropped between sliding windows", n.dropped),
                 ("blank lines skipped", n.blank_lines),
+                ("watermark markers", n.watermark_markers),
                 ("without event time", n.missing_timestamps),
                 ("windows fired", n.windows_fired),
                 ("windows failed", n.windows_failed),

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use anyhow::Result;
 
-use super::source::{Source, SourceEvent, advance_watermark};
+use super::source::{Source, SourceEvent, advance_watermark, carried_watermark, watermark_lag};
 use super::splits::Split;
 use crate::manifest::{EventTime, FileFormat, TimestampFrom};
 use crate::record::Batch;
@@ -74,10 +74,8 @@ impl FileSource {
         }
     }
 
-    fn out_of_orderness(&self) -> i64 {
-        self.event_time
-            .as_ref()
-            .map_or(0, |e| e.max_out_of_orderness_ms as i64)
+    fn lag(&self) -> i64 {
+        watermark_lag(self.event_time.as_ref())
     }
 
     /// The next event.
@@ -110,6 +108,11 @@ impl FileSource {
         let batch = self.read(i, now)?;
         self.last = Some(i);
         if batch.is_empty() {
+            // Watermark markers alone still move the watermark.
+            self.advance_watermark();
+            if let Some(e) = self.queue.pop_front() {
+                return Ok(e);
+            }
             if self.follow && self.splits.iter().all(|s| s.done || s.at_eof) {
                 if !self.caught_up {
                     self.caught_up = true;
@@ -186,30 +189,48 @@ impl FileSource {
     /// must not keep the others from being read.
     fn pick(&mut self) -> Option<usize> {
         let n = self.splits.len();
-        let ooo = self.out_of_orderness();
+        let lag = self.lag();
         let candidates = (0..n)
             .map(|k| (self.next + k) % n)
             .filter(|&i| !self.splits[i].done);
         let best = candidates.min_by_key(|&i| {
             let s = &self.splits[i];
-            (s.at_eof, if s.at_eof { 0 } else { s.watermark(ooo) })
+            (s.at_eof, if s.at_eof { 0 } else { s.watermark(lag) })
         })?;
         self.next = (best + 1) % n.max(1);
         Some(best)
     }
 
+    /// Reads a batch from split `i`. With watermarks carried by records, the batch ends
+    /// after a record that moves the split's watermark, so the watermark follows it
+    /// before anything read after it (whatever the batch size).
     fn read(&mut self, i: usize, now: i64) -> Result<Batch> {
         let mut batch = Batch::with_capacity(self.batch_size, self.batch_size * 256);
         let format = self.format;
-        let from = self.event_time.as_ref().map(|e| &e.from);
+        let event_time = self.event_time.as_ref();
+        let from = event_time.map(|e| &e.from);
+        let carries = event_time.is_some_and(|e| e.record_watermarks.is_some());
         let mut max_ts = i64::MIN;
         let mut missing = 0u64;
+        let mut markers = 0u64;
         let split = &mut self.splits[i];
         let mut blank = 0u64;
+        let mut carried = split.max_ts;
+        let mut read_any = false;
         split.read_lines(self.batch_size, self.follow, |line| {
             if format == FileFormat::JsonLines && line.iter().all(u8::is_ascii_whitespace) {
                 blank += 1;
-                return;
+                return true;
+            }
+            read_any = true;
+            let mut go_on = true;
+            if let Some((w, marker)) = carried_watermark(event_time, line) {
+                go_on = w <= carried;
+                carried = carried.max(w);
+                if marker {
+                    markers += 1;
+                    return go_on;
+                }
             }
             let ts = match from {
                 // Kafka timestamps are refused for file sources by the manifest checks.
@@ -229,15 +250,21 @@ impl FileSource {
                 max_ts = max_ts.max(t);
             }
             batch.push(None, line, ts);
+            go_on
         })?;
-        if !batch.is_empty() {
-            split.max_ts = split.max_ts.max(max_ts);
+        if read_any {
+            split.max_ts = if carries {
+                carried
+            } else {
+                split.max_ts.max(max_ts)
+            };
             split.idle = false;
             split.last_data_ms = now;
             if self.idle {
                 self.idle = false;
             }
         }
+        self.metrics.watermark_markers.add(markers);
         self.metrics.blank_lines.add(blank);
         if missing > 0 {
             if self.missing_timestamps == 0 {
@@ -277,12 +304,12 @@ impl FileSource {
         if self.event_time.is_none() {
             return;
         }
-        let ooo = self.out_of_orderness();
+        let lag = self.lag();
         let active = self
             .splits
             .iter()
             .filter(|s| !s.done && !s.idle)
-            .map(|s| s.watermark(ooo));
+            .map(|s| s.watermark(lag));
         if let Some(wm) = advance_watermark(active, &mut self.emitted) {
             self.queue.push_back(SourceEvent::Watermark(wm));
         }
@@ -376,6 +403,7 @@ mod tests {
             from: TimestampFrom::Field(FieldPath::parse("t").unwrap()),
             max_out_of_orderness_ms: 0,
             idle_timeout_ms: None,
+            record_watermarks: None,
         };
         let splits = plan_splits(dir.path(), 1, true).unwrap();
         let mut src = FileSource::new(
@@ -430,6 +458,7 @@ mod tests {
             from: TimestampFrom::Field(FieldPath::parse("t").unwrap()),
             max_out_of_orderness_ms: 100,
             idle_timeout_ms: None,
+            record_watermarks: None,
         };
         let splits = plan_splits(dir.path(), 1, false).unwrap();
         let (lines, wms) = drain(&mut source(splits, Some(et)));
@@ -453,6 +482,7 @@ mod tests {
             from: TimestampFrom::Field(FieldPath::parse("t").unwrap()),
             max_out_of_orderness_ms: 0,
             idle_timeout_ms: Some(10),
+            record_watermarks: None,
         };
         let splits = plan_splits(dir.path(), 1, true).unwrap();
         let mut src = FileSource::new(
@@ -483,5 +513,58 @@ mod tests {
             Some(&999),
             "split a holds the watermark; going idle does not lift it to b's: {wms:?}"
         );
+    }
+
+    #[test]
+    fn marker_records_end_the_batch_move_the_watermark_and_are_taken_out() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("a"),
+            "{\"t\":1}\n{\"wm\":10}\n{\"t\":2}\n{\"wm\":5}\n{\"t\":3}\n{\"wm\":20}\n",
+        )
+        .unwrap();
+        let et = EventTime {
+            from: TimestampFrom::Field(FieldPath::parse("t").unwrap()),
+            max_out_of_orderness_ms: 0,
+            idle_timeout_ms: None,
+            record_watermarks: Some(crate::manifest::RecordWatermarks {
+                field: FieldPath::parse("wm").unwrap(),
+                markers: true,
+            }),
+        };
+        let metrics: Arc<NodeMetrics> = Arc::default();
+        let mut src = FileSource::new(
+            plan_splits(dir.path(), 1, false).unwrap(),
+            FileFormat::JsonLines,
+            false,
+            Some(et),
+            1024,
+            Arc::new(SystemClock),
+            metrics.clone(),
+        );
+        let mut events = Vec::new();
+        loop {
+            match src.next_event().unwrap() {
+                SourceEvent::Data(b) => events.push(format!(
+                    "data {:?}",
+                    b.iter().map(|r| r.timestamp).collect::<Vec<_>>()
+                )),
+                SourceEvent::Watermark(w) => events.push(format!("wm {w}")),
+                SourceEvent::End => break,
+                _ => {}
+            }
+        }
+        // A marker that moves the watermark ends the batch; one below it (5) does not.
+        assert_eq!(
+            events,
+            [
+                "data [Some(1)]",
+                "wm 10",
+                "data [Some(2), Some(3)]",
+                "wm 20"
+            ],
+        );
+        assert_eq!(metrics.watermark_markers.get(), 3);
+        assert_eq!(metrics.records_in.get(), 3);
     }
 }

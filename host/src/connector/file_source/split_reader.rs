@@ -24,6 +24,8 @@ pub(super) struct SplitReader {
     pub(super) skip_partial: bool,
     pub(super) done: bool,
     pub(super) at_eof: bool,
+    /// The largest timestamp read (with watermarks carried by records: the largest
+    /// watermark read).
     pub(super) max_ts: i64,
     pub(super) idle: bool,
     pub(super) last_data_ms: i64,
@@ -111,12 +113,13 @@ impl SplitReader {
         Ok(true)
     }
 
-    /// Appends up to `max` lines to `out`; returns how many.
+    /// Hands up to `max` lines to `push`, stopping early after a line for which it
+    /// returns false; returns how many.
     pub(super) fn read_lines(
         &mut self,
         max: usize,
         follow: bool,
-        mut push: impl FnMut(&[u8]),
+        mut push: impl FnMut(&[u8]) -> bool,
     ) -> Result<usize> {
         if !self.open()? {
             self.at_eof = true;
@@ -137,8 +140,10 @@ impl SplitReader {
                         self.done = true;
                         break;
                     }
-                    push(line.strip_suffix(b"\r").unwrap_or(line));
                     n += 1;
+                    if !push(line.strip_suffix(b"\r").unwrap_or(line)) {
+                        break;
+                    }
                 }
                 None => {
                     if self.refill()? == 0 {
@@ -182,13 +187,12 @@ impl SplitReader {
         Ok(read)
     }
 
-    pub(super) fn watermark(&self, out_of_orderness: i64) -> i64 {
+    /// Its watermark: `max_ts` less the source's lag (see `watermark_lag`).
+    pub(super) fn watermark(&self, lag: i64) -> i64 {
         if self.max_ts == i64::MIN {
             i64::MIN
         } else {
-            self.max_ts
-                .saturating_sub(out_of_orderness)
-                .saturating_sub(1)
+            self.max_ts.saturating_sub(lag)
         }
     }
 }

@@ -21,7 +21,8 @@ pub(super) struct PartitionReader {
     pub(super) offset: i64,
     /// Bounded sources: read up to here.
     pub(super) end: Option<i64>,
-    /// The largest event timestamp read so far.
+    /// The largest event timestamp read so far (with watermarks carried by records: the
+    /// largest watermark read).
     pub(super) max_ts: i64,
     /// Silent past the idle timeout: not holding the watermark back.
     pub(super) idle: bool,
@@ -77,18 +78,16 @@ impl PartitionReader {
         self.end.is_some_and(|e| self.offset >= e)
     }
 
-    /// Its watermark: the largest timestamp minus the out-of-orderness, minus 1 ms.
-    pub(super) fn watermark(&self, out_of_orderness: i64) -> i64 {
+    /// Its watermark: `max_ts` less the source's lag (see `watermark_lag`).
+    pub(super) fn watermark(&self, lag: i64) -> i64 {
         if self.max_ts == i64::MIN {
             i64::MIN
         } else {
-            self.max_ts
-                .saturating_sub(out_of_orderness)
-                .saturating_sub(1)
+            self.max_ts.saturating_sub(lag)
         }
     }
 
-    /// A record at `offset` with timestamp `ts` was read at `now`.
+    /// A record at `offset` advancing the watermark's base to `ts` was read at `now`.
     pub(super) fn read(&mut self, offset: i64, ts: Option<i64>, now: i64) {
         self.offset = offset + 1;
         if let Some(t) = ts {

@@ -6,7 +6,7 @@ use toml::Spanned;
 
 use super::{Checker, SourceType, TimestampWord, kafka};
 use crate::manifest::job::*;
-use crate::manifest::model::SourceTable;
+use crate::manifest::model::{EventTimeTable, SourceTable};
 use crate::record::json_field::FieldPath;
 
 pub(super) fn source(c: &mut Checker<'_>, name: &str, s: &Spanned<SourceTable>) -> NodeKind {
@@ -118,9 +118,63 @@ fn event_time(
             TimestampFrom::Ingestion
         }
     };
+    let record_watermarks = record_watermarks(c, name, e, text, &from);
     Some(EventTime {
         from,
         max_out_of_orderness_ms: e.max_out_of_orderness.as_ref().map_or(0, |m| m.get_ref().0),
         idle_timeout_ms: e.idle_timeout.as_ref().map(|m| m.get_ref().0),
+        record_watermarks,
     })
+}
+
+/// `watermark_field` and `watermark_markers`: watermarks carried by records.
+fn record_watermarks(
+    c: &mut Checker<'_>,
+    name: &str,
+    e: &EventTimeTable,
+    text: bool,
+    from: &TimestampFrom,
+) -> Option<RecordWatermarks> {
+    let f = |field: &str| format!("sources.{name}.event_time.{field}");
+    let Some(field) = &e.watermark_field else {
+        if let Some(m) = &e.watermark_markers {
+            c.report(
+                Some(m.span()),
+                f("watermark_markers"),
+                "markers are the records that have `watermark_field`: give that field",
+            );
+        }
+        return None;
+    };
+    if let Some(ooo) = &e.max_out_of_orderness {
+        c.report(
+            Some(ooo.span()),
+            f("max_out_of_orderness"),
+            "the watermark comes from `watermark_field`, not from timestamps: give one or the other",
+        );
+    }
+    if text {
+        c.report(
+            Some(field.span()),
+            f("watermark_field"),
+            "text lines have no fields: use `json-lines`",
+        );
+    }
+    if *from == TimestampFrom::Function {
+        c.report(
+            Some(field.span()),
+            f("watermark_field"),
+            "with `from = \"function\"` the host does not read the records: the function's timestamps make the watermark",
+        );
+    }
+    match FieldPath::parse(field.get_ref()) {
+        Ok(path) => Some(RecordWatermarks {
+            field: path,
+            markers: e.watermark_markers.as_ref().is_some_and(|m| *m.get_ref()),
+        }),
+        Err(m) => {
+            c.report(Some(field.span()), f("watermark_field"), m);
+            None
+        }
+    }
 }

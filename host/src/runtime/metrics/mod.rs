@@ -127,6 +127,9 @@ counters! {
     incomplete_windows,
     /// Lines of a file source that were blank (skipped; not records).
     blank_lines,
+    /// Watermark markers a source took out of the stream (`watermark_markers`: they
+    /// carry a watermark, not data).
+    watermark_markers,
     /// Records of a source whose event-time field could not be read (they pass on
     /// without a timestamp).
     missing_timestamps,

@@ -177,10 +177,8 @@ impl KafkaSource {
         }
     }
 
-    fn out_of_orderness(&self) -> i64 {
-        self.event_time
-            .as_ref()
-            .map_or(0, |e| e.max_out_of_orderness_ms as i64)
+    fn lag(&self) -> i64 {
+        crate::connector::source::watermark_lag(self.event_time.as_ref())
     }
 
     fn next(&mut self) -> Result<SourceEvent> {
@@ -213,6 +211,8 @@ impl KafkaSource {
         let now = self.clock.now_ms();
         let batch = self.read(now)?;
         if batch.is_empty() {
+            // Watermark markers alone still move the watermark.
+            self.advance_watermark();
             self.check_caught_up();
             self.check_idle(now);
             return Ok(self.queue.pop_front().unwrap_or(SourceEvent::Pending));
@@ -258,12 +258,12 @@ impl KafkaSource {
         if self.event_time.is_none() {
             return;
         }
-        let ooo = self.out_of_orderness();
+        let lag = self.lag();
         let active = self
             .parts
             .iter()
             .filter(|p| !p.done() && !p.idle)
-            .map(|p| p.watermark(ooo));
+            .map(|p| p.watermark(lag));
         if let Some(wm) = advance_watermark(active, &mut self.emitted) {
             self.queue.push_back(SourceEvent::Watermark(wm));
         }

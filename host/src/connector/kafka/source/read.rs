@@ -10,6 +10,7 @@ use rdkafka::{Offset, TopicPartitionList};
 
 use super::{HEALTH_CHECK, KafkaSource, POLL_WAIT};
 use crate::connector::kafka::partition::PartitionReader;
+use crate::connector::source::carried_watermark;
 use crate::manifest::{EventTime, TimestampFrom};
 use crate::record::{Batch, Header};
 
@@ -31,16 +32,17 @@ impl KafkaSource {
     pub(super) fn read(&mut self, now: i64) -> Result<Batch> {
         let mut batch = Batch::with_capacity(self.batch_size, self.batch_size * 256);
         let mut part: Option<usize> = None;
-        let mut missing = 0u64;
+        let mut counts = Counts::default();
+        let mut cut = false;
         if let Some(m) = self.lookahead.take() {
             let i = self.index_of(m.topic(), m.partition());
             if let Some(i) = i {
                 part = Some(i);
                 let et = self.event_time.as_ref();
-                push(&mut self.parts[i], et, &mut batch, &m, now, &mut missing);
+                cut = !push(&mut self.parts[i], et, &mut batch, &m, now, &mut counts);
             }
         }
-        while batch.len() < self.batch_size {
+        while !cut && batch.len() < self.batch_size {
             let wait = if batch.is_empty() {
                 POLL_WAIT
             } else {
@@ -63,8 +65,12 @@ impl KafkaSource {
                     }
                     part = Some(i);
                     let et = self.event_time.as_ref();
-                    push(&mut self.parts[i], et, &mut batch, &m, now, &mut missing);
+                    let go_on = push(&mut self.parts[i], et, &mut batch, &m, now, &mut counts);
                     self.last = Some(i);
+                    if !go_on {
+                        // The watermark this record carries goes out before what follows.
+                        break;
+                    }
                 }
                 Err(KafkaError::PartitionEOF(p)) => self.at_end(p)?,
                 Err(e) => self.on_error(e)?,
@@ -83,20 +89,25 @@ impl KafkaSource {
                 self.pause(i);
             }
         }
-        if missing > 0 {
+        self.count(counts);
+        if !batch.is_empty() {
+            self.idle = false;
+        }
+        Ok(batch)
+    }
+
+    fn count(&mut self, counts: Counts) {
+        self.metrics.watermark_markers.add(counts.markers);
+        if counts.missing > 0 {
             if self.missing_timestamps == 0 {
                 tracing::warn!(
                     "{}: records without a readable event time pass on without a timestamp",
                     self.who
                 );
             }
-            self.missing_timestamps += missing;
-            self.metrics.missing_timestamps.add(missing);
+            self.missing_timestamps += counts.missing;
+            self.metrics.missing_timestamps.add(counts.missing);
         }
-        if !batch.is_empty() {
-            self.idle = false;
-        }
-        Ok(batch)
     }
 
     /// Stops fetching partition `i` (a bounded source read it to its end).
@@ -144,20 +155,56 @@ impl KafkaSource {
     }
 }
 
+/// Records of a batch counted apart.
+#[derive(Default, Clone, Copy)]
+struct Counts {
+    /// Without a readable timestamp.
+    missing: u64,
+    /// Watermark markers (taken out).
+    markers: u64,
+}
+
 /// Appends record `m` to `batch` and advances its partition `p` (unless a bounded
-/// source is past its end).
+/// source is past its end). Returns false when the record moved the partition's
+/// watermark (a watermark carried by records): the batch ends there.
 fn push<M: Message>(
     p: &mut PartitionReader,
     event_time: Option<&EventTime>,
     batch: &mut Batch,
     m: &M,
     now: i64,
-    missing: &mut u64,
-) {
+    counts: &mut Counts,
+) -> bool {
     if p.done() {
         // Fetched past a bounded source's end: not part of what it reads.
-        return;
+        return true;
     }
+    let value = m.payload().unwrap_or_default();
+    if event_time.is_some_and(|e| e.record_watermarks.is_some()) {
+        let carried = carried_watermark(event_time, value);
+        let moved = carried.is_some_and(|(w, _)| p.max_ts == i64::MIN || w > p.max_ts);
+        if let Some((w, true)) = carried {
+            counts.markers += 1;
+            p.read(m.offset(), Some(w), now);
+            return !moved;
+        }
+        push_record(event_time, batch, m, now, counts);
+        p.read(m.offset(), carried.map(|(w, _)| w), now);
+        return !moved;
+    }
+    let ts = push_record(event_time, batch, m, now, counts);
+    p.read(m.offset(), ts, now);
+    true
+}
+
+/// Appends record `m` to `batch` with its timestamp, which it returns.
+fn push_record<M: Message>(
+    event_time: Option<&EventTime>,
+    batch: &mut Batch,
+    m: &M,
+    now: i64,
+    counts: &mut Counts,
+) -> Option<i64> {
     let value = m.payload().unwrap_or_default();
     let ts = match event_time.map(|e| &e.from) {
         None | Some(TimestampFrom::Function) => None,
@@ -168,7 +215,7 @@ fn push<M: Message>(
         }
     };
     if ts.is_none() && event_time.is_some_and(|e| !matches!(e.from, TimestampFrom::Function)) {
-        *missing += 1;
+        counts.missing += 1;
     }
     let record = batch.len() as u32;
     batch.push(m.key(), value, ts);
@@ -181,5 +228,5 @@ fn push<M: Message>(
             });
         }
     }
-    p.read(m.offset(), ts, now);
+    ts
 }
