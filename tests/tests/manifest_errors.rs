@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use weir::manifest::{
     ComponentRef, Diagnostics, ErrorPolicy, Job, KeyBy, NodeKind, OperatorKind, Override, SinkKind,
-    SourceKind, TimeDomain, TimestampFrom, WindowKind, load_str,
+    SourceKind, TimeDomain, TimestampFrom, Trigger, WindowKind, load_str,
 };
 use weir_tests::guests;
 
@@ -181,6 +181,8 @@ fn the_valid_manifest_resolves_into_its_job() {
                     time: TimeDomain::Event,
                     aggregate: None,
                     allowed_lateness_ms: 1_000,
+                    trigger: Trigger::default_for(true),
+                    pane_header: false,
                 }
             );
             assert_eq!(o.input.to_string(), "parse");

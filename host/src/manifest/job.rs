@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use crate::record::json_field::FieldPath;
-pub use crate::time::WindowKind;
+pub use crate::time::{Trigger, TriggerKind, WindowKind};
 
 /// Default records per batch.
 pub const DEFAULT_BATCH_SIZE: u32 = 1024;
@@ -391,6 +391,10 @@ pub enum OperatorKind {
         aggregate: Option<WindowAggregateKind>,
         /// Lateness allowed after a window fires.
         allowed_lateness_ms: u64,
+        /// When windows fire.
+        trigger: Trigger,
+        /// Mark emitted records with their firing's timing (a `weir-pane` header).
+        pane_header: bool,
     },
     /// A broadcast-process function.
     Broadcast {

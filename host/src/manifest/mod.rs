@@ -19,7 +19,8 @@ pub use job::{
     ErrorPolicy, EventTime, FileFormat, InputRef, Job, KafkaSink, KafkaSource, KafkaStart,
     KafkaTopics, KeyBy, Limits, Node, NodeKind, OperatorKind, OperatorNode, Output,
     PROVENANCE_HEADER, RecordWatermarks, RestartStrategy, SinkFormat, SinkKind, SourceKind,
-    StateBackendKind, TimeDomain, TimestampFrom, WindowAggregateKind, WindowKind,
+    StateBackendKind, TimeDomain, TimestampFrom, Trigger, TriggerKind, WindowAggregateKind,
+    WindowKind,
 };
 pub use load::{Override, load_file, load_str};
 pub use units::{ByteSize, MAX_DURATION_MS, Millis};

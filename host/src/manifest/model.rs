@@ -238,6 +238,12 @@ pub struct OperatorTable {
     pub aggregate: Option<Spanned<String>>,
     /// How long windows stay open for late elements after firing (default 0).
     pub allowed_lateness: Option<Spanned<Millis>>,
+    /// When windows fire: `"event-time"`, `"processing-time"`, or
+    /// `{ type = "count" | "continuous-event-time" | "continuous-processing-time", ... }`.
+    pub trigger: Option<Spanned<TriggerValue>>,
+    /// Mark each record a window firing emits with a `weir-pane` header: `early`,
+    /// `on-time` or `late`.
+    pub pane_header: Option<Spanned<bool>>,
     /// `fail` (default) or `dead-letter`.
     pub on_error: Option<Spanned<String>>,
     /// Mark each output record with the function version that made it (a `weir-fn`
@@ -249,6 +255,32 @@ pub struct OperatorTable {
     pub parallelism: Option<Spanned<u32>>,
     /// Stable id of the operator's state (default: its name).
     pub uid: Option<Spanned<String>>,
+}
+
+/// `trigger`: a word, or a table.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum TriggerValue {
+    /// `"event-time"` or `"processing-time"`.
+    Word(String),
+    /// `{ type = ..., ... }`.
+    Table(TriggerTable),
+}
+
+/// `trigger = { ... }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TriggerTable {
+    /// `event-time`, `processing-time`, `count`, `continuous-event-time` or
+    /// `continuous-processing-time`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Elements per firing (`count`).
+    pub count: Option<i64>,
+    /// Time between firings (continuous triggers).
+    pub interval: Option<Millis>,
+    /// Clear the window's contents after each firing.
+    pub purging: Option<bool>,
 }
 
 /// `key_by`: `"key"` or `{ field = "..." }`.

@@ -151,6 +151,12 @@ impl Batch {
 
     /// Gives every record the header `name` = `value` (replacing a header of that name).
     pub fn set_header_all(&mut self, name: &str, value: &[u8]) {
+        self.set_header_each(name, |_| value);
+    }
+
+    /// Sets header `name` of every record to `value(i)` for record `i`, replacing any
+    /// header of that name.
+    pub fn set_header_each<'v>(&mut self, name: &str, value: impl Fn(usize) -> &'v [u8]) {
         let n = self.len();
         let old = std::mem::take(&mut self.headers);
         let mut kept = old.into_iter().filter(|h| h.name != name).peekable();
@@ -162,7 +168,7 @@ impl Batch {
             out.push(Header {
                 record: offset(i),
                 name: name.to_owned(),
-                value: value.to_vec(),
+                value: value(i).to_vec(),
             });
         }
         out.extend(kept);

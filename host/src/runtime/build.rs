@@ -276,6 +276,8 @@ impl Builder<'_> {
                             time,
                             aggregate,
                             allowed_lateness_ms,
+                            trigger,
+                            pane_header,
                         },
                         p,
                     ) => {
@@ -297,6 +299,8 @@ impl Builder<'_> {
                             time: *time,
                             aggregate: *aggregate,
                             allowed_lateness: *allowed_lateness_ms as i64,
+                            trigger: *trigger,
+                            pane_header: *pane_header,
                             cache_bytes: self.window_cache_share(),
                         };
                         let state = state.with_context(|| {

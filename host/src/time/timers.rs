@@ -14,7 +14,9 @@ use crate::hash::FastSet;
 /// What a timer does when its time comes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum TimerKind {
-    /// Fire the window.
+    /// Fire the window early (a continuous trigger's next firing).
+    Periodic,
+    /// Fire the window (its end).
     Fire,
     /// Drop the window's state (its allowed lateness is over).
     Cleanup,
@@ -95,6 +97,11 @@ impl Timers {
             }));
         }
         out
+    }
+
+    /// The time of the earliest pending timer.
+    pub fn next_time(&self) -> Option<i64> {
+        self.queue.first_key_value().map(|((t, _, _), _)| *t)
     }
 
     /// Number of pending timers of one kind.

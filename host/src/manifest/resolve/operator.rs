@@ -225,6 +225,14 @@ pub(super) fn operator(
                         },
                     },
                 ),
+                trigger: super::window::trigger(
+                    c,
+                    &f("trigger"),
+                    t.trigger.as_ref(),
+                    window.as_ref(),
+                    time,
+                ),
+                pane_header: t.pane_header.as_ref().is_some_and(|p| *p.get_ref()),
                 time,
                 aggregate,
                 allowed_lateness_ms: lateness,
@@ -276,6 +284,20 @@ pub(super) fn operator(
             t.allowed_lateness.is_some(),
             t.allowed_lateness.as_ref().map(Spanned::span),
             "allowed_lateness",
+            "window",
+        );
+        not_for(
+            c,
+            t.trigger.is_some(),
+            t.trigger.as_ref().map(Spanned::span),
+            "trigger",
+            "window",
+        );
+        not_for(
+            c,
+            t.pane_header.is_some(),
+            t.pane_header.as_ref().map(Spanned::span),
+            "pane_header",
             "window",
         );
     }

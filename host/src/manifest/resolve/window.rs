@@ -6,7 +6,7 @@ use toml::Spanned;
 
 use super::{Checker, WindowType};
 use crate::manifest::job::*;
-use crate::manifest::model::WindowTable;
+use crate::manifest::model::{TriggerValue, WindowTable};
 use crate::manifest::units::Millis;
 
 pub(super) fn window(
@@ -156,4 +156,108 @@ fn windows_per_element(
         return None;
     }
     Some(())
+}
+
+/// `trigger`: when the windows fire. Each trigger is checked against the windows it
+/// would fire; the default is the end of the windows' time.
+pub(super) fn trigger(
+    c: &mut Checker<'_>,
+    field: &str,
+    t: Option<&Spanned<TriggerValue>>,
+    window: Option<&WindowKind>,
+    time: TimeDomain,
+) -> Trigger {
+    let event = time == TimeDomain::Event;
+    let default = Trigger::default_for(event);
+    let Some(t) = t else {
+        return default;
+    };
+    let span = Some(t.span());
+    let (word, count, interval, purging) = match t.get_ref() {
+        TriggerValue::Word(w) => (w.as_str(), None, None, false),
+        TriggerValue::Table(t) => (
+            t.kind.as_str(),
+            t.count,
+            t.interval,
+            t.purging.unwrap_or(false),
+        ),
+    };
+    let positive_interval = |c: &mut Checker<'_>| match interval {
+        Some(Millis(ms)) if ms > 0 => Some(ms as i64),
+        _ => {
+            c.report(
+                span.clone(),
+                format!("{field}.interval"),
+                format!("a `{word}` trigger needs `interval`, a duration such as \"1m\""),
+            );
+            None
+        }
+    };
+    let kind = match word {
+        "event-time" => TriggerKind::EventTime,
+        "processing-time" => TriggerKind::ProcessingTime,
+        "count" => match count {
+            Some(n) if n > 0 => TriggerKind::Count(n as u64),
+            _ => {
+                c.report(
+                    span,
+                    format!("{field}.count"),
+                    "a `count` trigger needs `count`, a positive number of elements",
+                );
+                return default;
+            }
+        },
+        "continuous-event-time" => match positive_interval(c) {
+            Some(i) => TriggerKind::ContinuousEventTime(i),
+            None => return default,
+        },
+        "continuous-processing-time" => match positive_interval(c) {
+            Some(i) => TriggerKind::ContinuousProcessingTime(i),
+            None => return default,
+        },
+        other => {
+            c.report(
+                span,
+                format!("{field}.type"),
+                format!(
+                    "unknown trigger `{other}`: one of `event-time`, `processing-time`, `count`, `continuous-event-time`, `continuous-processing-time`"
+                ),
+            );
+            return default;
+        }
+    };
+    let refuse = |c: &mut Checker<'_>, why: &str| {
+        c.report(span.clone(), field.to_owned(), why.to_owned());
+        default
+    };
+    match (kind, window) {
+        (_, Some(WindowKind::Count { .. })) => {
+            return refuse(
+                c,
+                "count windows fire by their own count: they take no trigger",
+            );
+        }
+        (TriggerKind::EventTime | TriggerKind::ContinuousEventTime(_), _) if !event => {
+            return refuse(
+                c,
+                "an event-time trigger needs event-time windows (`time = \"event\"`)",
+            );
+        }
+        (TriggerKind::ProcessingTime, _) if event => {
+            return refuse(
+                c,
+                "a `processing-time` trigger would fire when the wall clock passes an event-time window's end: use `time = \"processing\"`, or `continuous-processing-time` for early results",
+            );
+        }
+        (k, Some(WindowKind::Session { .. }))
+            if !matches!(k, TriggerKind::EventTime | TriggerKind::ProcessingTime) =>
+        {
+            return refuse(
+                c,
+                "session windows take the default trigger (merging the state of other triggers is not supported yet)",
+            );
+        }
+        _ => {}
+    }
+    Trigger { kind, purging }
 }

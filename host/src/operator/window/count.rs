@@ -14,14 +14,20 @@ use std::collections::hash_map::Entry;
 use anyhow::Result;
 
 use super::aggregate::{self, Group};
-use super::fire::{self, FiredSet};
+use super::fire::{self, FiredSet, Pane};
 use super::store::Key;
 use super::{WindowOperator, elements};
 use crate::hash::FastMap;
 use crate::operator::Collector;
 use crate::record::Batch;
 use crate::runtime::KeyedBatch;
-use crate::time::Window;
+use crate::time::{Timing, Window};
+
+/// A count window fires once, when full: on time.
+const ON_TIME: Pane = Pane {
+    update: false,
+    timing: Timing::OnTime,
+};
 
 impl WindowOperator {
     pub(super) fn process_count(
@@ -81,6 +87,7 @@ impl WindowOperator {
             &self.errors,
             &self.metrics,
             now,
+            self.spec.pane_header,
             out,
         )
     }
@@ -95,7 +102,13 @@ impl WindowOperator {
         let mut set = FiredSet::default();
         let Some(kind) = self.spec.aggregate else {
             for (key, window, elements) in due {
-                set.push(key.bytes, window, false, latest(&elements), elements.iter());
+                set.push(
+                    key.bytes,
+                    window,
+                    ON_TIME,
+                    latest(&elements),
+                    elements.iter(),
+                );
             }
             return Ok(set);
         };
@@ -124,7 +137,7 @@ impl WindowOperator {
             out,
         )?;
         for ((key, window, elements), acc) in due.into_iter().zip(accs) {
-            set.push_accumulator(key.bytes, window, false, latest(&elements), &acc);
+            set.push_accumulator(key.bytes, window, ON_TIME, latest(&elements), &acc);
         }
         Ok(set)
     }

@@ -9,10 +9,14 @@ use crate::operator::function::WindowFunction;
 use crate::operator::isolate::host_failure;
 use crate::record::{Batch, HAS_TIMESTAMP, KeyTableBuilder, RecordRef};
 use crate::runtime::NodeMetrics;
-use crate::time::Window;
+use crate::time::{Timing, Window};
 use crate::wasm::Failure;
 use crate::wasm::bindings::types::{Output, TimeWindow};
 use crate::wasm::bindings::window_function::FiredWindow;
+
+/// The header `pane_header` puts on each record a firing emits: `early`, `on-time` or
+/// `late`.
+pub const PANE_HEADER: &str = "weir-pane";
 
 /// Elements per call (windows are not split: one window's elements go in one call).
 const CALL_ELEMENTS: usize = 8 * 1024;
@@ -26,6 +30,8 @@ pub struct Fired {
     pub window: Window,
     /// Whether it fired before.
     pub update: bool,
+    /// Where the firing stands relative to the window's end.
+    pub timing: Timing,
     /// The timestamp its results carry when the function sets none: a time window's
     /// last instant (`end - 1`, as Flink), a count window's latest element.
     pub timestamp: Option<i64>,
@@ -33,6 +39,16 @@ pub struct Fired {
     first: u32,
     /// How many there are.
     count: u32,
+}
+
+/// What a firing is: whether the window fired before, and where it stands relative to
+/// the window's end.
+#[derive(Debug, Clone, Copy)]
+pub struct Pane {
+    /// Whether the window fired before.
+    pub update: bool,
+    /// Early, on time or late.
+    pub timing: Timing,
 }
 
 /// Windows to fire, their elements in one batch (not a batch per window: a firing of
@@ -49,7 +65,7 @@ impl FiredSet {
         &mut self,
         key: Vec<u8>,
         window: Window,
-        update: bool,
+        pane: Pane,
         timestamp: Option<i64>,
         elements: impl Iterator<Item = RecordRef<'a>>,
     ) {
@@ -57,7 +73,7 @@ impl FiredSet {
         for r in elements {
             self.elements.push_record(&r);
         }
-        self.add(key, window, update, timestamp, first);
+        self.add(key, window, pane, timestamp, first);
     }
 
     /// Adds a window with its accumulator.
@@ -65,21 +81,22 @@ impl FiredSet {
         &mut self,
         key: Vec<u8>,
         window: Window,
-        update: bool,
+        pane: Pane,
         timestamp: Option<i64>,
         acc: &[u8],
     ) {
         let first = self.elements.len() as u32;
         self.elements.push(None, acc, timestamp);
-        self.add(key, window, update, timestamp, first);
+        self.add(key, window, pane, timestamp, first);
     }
 
     /// Adds a window whose elements are those from `first` on.
-    fn add(&mut self, key: Vec<u8>, window: Window, update: bool, ts: Option<i64>, first: u32) {
+    fn add(&mut self, key: Vec<u8>, window: Window, pane: Pane, ts: Option<i64>, first: u32) {
         self.windows.push(Fired {
             key,
             window,
-            update,
+            update: pane.update,
+            timing: pane.timing,
             timestamp: ts,
             first,
             count: self.elements.len() as u32 - first,
@@ -98,6 +115,7 @@ pub fn fire(
     errors: &ErrorHandler,
     metrics: &NodeMetrics,
     now_ms: i64,
+    pane_header: bool,
     out: &mut Collector,
 ) -> Result<()> {
     let windows = &set.windows;
@@ -114,14 +132,14 @@ pub fn fire(
         let chunk = &windows[start..end];
         metrics.windows_fired.add(chunk.len() as u64);
         match call(&set, chunk, function, metrics, now_ms) {
-            Ok(o) => emit(&set, chunk, o, errors, metrics, out)?,
+            Ok(o) => emit(&set, chunk, o, errors, metrics, pane_header, out)?,
             Err(f) if f.is_host() => return Err(host_failure(function.label(), f)),
             Err(_) if chunk.len() > 1 => {
                 metrics.replays.add(1);
                 for w in chunk {
                     let one = std::slice::from_ref(w);
                     match call(&set, one, function, metrics, now_ms) {
-                        Ok(o) => emit(&set, one, o, errors, metrics, out)?,
+                        Ok(o) => emit(&set, one, o, errors, metrics, pane_header, out)?,
                         Err(f) if f.is_host() => return Err(host_failure(function.label(), f)),
                         Err(f) => failed(&set, w, &f.to_string(), errors, out)?,
                     }
@@ -164,12 +182,14 @@ fn call(
     function.process(&keys.finish(), &fired, &elements, now_ms)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn emit(
     set: &FiredSet,
     chunk: &[Fired],
     mut o: Output,
     errors: &ErrorHandler,
     metrics: &NodeMetrics,
+    pane_header: bool,
     out: &mut Collector,
 ) -> Result<()> {
     for i in 0..o.records.len() {
@@ -181,6 +201,12 @@ fn emit(
     }
     for e in &o.errors {
         failed(set, &chunk[e.index as usize], &e.message, errors, out)?;
+    }
+    if pane_header {
+        let origins = &o.origins;
+        o.records.set_header_each(PANE_HEADER, |i| {
+            chunk[origins[i] as usize].timing.as_str().as_bytes()
+        });
     }
     metrics.records_out.add(o.records.len() as u64);
     out.records(o.records);

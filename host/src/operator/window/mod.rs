@@ -1,11 +1,13 @@
 //! The window operator: keyed tumbling, sliding, session and count windows in event or
-//! processing time, with allowed lateness, a late-data output, and optional incremental
-//! aggregation; fired windows go to a process-window function.
+//! processing time, with triggers, allowed lateness, a late-data output, and optional
+//! incremental aggregation; fired windows go to a process-window function.
 //!
-//! Semantics follow Flink's: an event-time window fires when the watermark reaches its
-//! last instant (`end - 1`); its state is kept until the watermark passes that instant
-//! plus the allowed lateness, and an element arriving in between fires it again with the
-//! update. An element whose every window is past that point goes to the late output.
+//! Semantics follow Flink's: by default an event-time window fires when the watermark
+//! reaches its last instant (`end - 1`); its state is kept until the watermark passes
+//! that instant plus the allowed lateness, and each element arriving in between fires it
+//! again with the update. An element whose every window is past that point goes to the
+//! late output. Other triggers fire on counts or periodically; a firing that depends on
+//! elements happens exactly after the element, whatever the batch size.
 
 mod acc_cache;
 mod aggregate;
@@ -15,6 +17,7 @@ mod fire;
 mod restore;
 mod sessions;
 mod store;
+mod triggers;
 
 use std::sync::Arc;
 
@@ -23,8 +26,9 @@ use anyhow::{Result, bail};
 pub use store::RESERVED;
 
 use aggregate::Group;
-use fire::FiredSet;
+use fire::{FiredSet, Pane};
 use store::{Key, WindowState};
+use triggers::TriggerState;
 
 use super::dead_letter::ErrorHandler;
 use super::function::WindowFunction;
@@ -36,8 +40,8 @@ use crate::record::{Batch, RecordRef};
 use crate::runtime::{Clock, Data, KeyedBatch, NodeMetrics};
 use crate::state::{KeyedState, WriteOp};
 use crate::time::{
-    MAX_TIMESTAMP, MIN_TIMESTAMP, TimerKind, Timers, Window, assign, in_range, is_late,
-    max_timestamp,
+    MAX_TIMESTAMP, MIN_TIMESTAMP, TimerKind, Timers, Timing, Trigger, Window, assign, in_range,
+    is_late, max_timestamp,
 };
 
 /// How a window operator is set up.
@@ -51,6 +55,10 @@ pub struct WindowSpec {
     pub aggregate: Option<WindowAggregateKind>,
     /// Allowed lateness in milliseconds.
     pub allowed_lateness: i64,
+    /// When windows fire.
+    pub trigger: Trigger,
+    /// Mark emitted records with their firing's timing.
+    pub pane_header: bool,
     /// Bytes of accumulators this instance keeps in memory before writing them back.
     pub cache_bytes: usize,
 }
@@ -63,9 +71,15 @@ pub struct WindowOperator {
     clock: Arc<dyn Clock>,
     metrics: Arc<NodeMetrics>,
     st: WindowState,
+    /// Timers in the windows' own time.
     timers: Timers,
+    /// Processing-time timers of event-time windows (a continuous processing-time
+    /// trigger's firings).
+    ptimers: Timers,
     /// Windows that fired and still have state (a late element fires them again).
     fired: FastSet<(Vec<u8>, Window)>,
+    /// What the trigger keeps per window (count and continuous triggers).
+    trig: FastMap<(Vec<u8>, Window), TriggerState>,
     watermark: i64,
     scratch: Vec<Window>,
 }
@@ -88,7 +102,9 @@ impl WindowOperator {
             metrics,
             st: WindowState::new(keyed, spec.cache_bytes)?,
             timers: Timers::default(),
+            ptimers: Timers::default(),
             fired: FastSet::default(),
+            trig: FastMap::default(),
             watermark: i64::MIN,
             scratch: Vec::new(),
         })
@@ -128,27 +144,22 @@ impl WindowOperator {
         }
     }
 
-    /// Registers a window's timers (unless `known`: a window that had state has them);
-    /// returns whether it is already due (a late element within the allowed lateness),
-    /// in which case the caller fires it now.
-    fn schedule(&mut self, key: &Key, w: Window, known: bool) -> bool {
-        let fire_at = max_timestamp(&w);
-        let due = self.event_time() && fire_at <= self.watermark;
+    /// Registers a window's timers (unless `known`: a window that had state has them):
+    /// its firing at the end, when its trigger fires there and the end has not passed (a
+    /// late element fires it itself, as Flink's event-time trigger), and its cleanup.
+    fn schedule(&mut self, key: &Key, w: Window, known: bool) {
         if known {
-            return due;
+            return;
         }
-        // A due window gets no fire timer (as Flink's event-time trigger): the timer
-        // would come due at the next watermark and fire the window a second time.
-        if !due {
+        let fire_at = max_timestamp(&w);
+        let past_end = self.event_time() && fire_at <= self.watermark;
+        if !past_end && self.spec.trigger.fires_at_end(self.event_time()) {
             self.timers
                 .register(fire_at, TimerKind::Fire, w, &key.bytes);
         }
-        if self.event_time() {
-            let cleanup_at = fire_at.saturating_add(self.spec.allowed_lateness);
-            self.timers
-                .register(cleanup_at, TimerKind::Cleanup, w, &key.bytes);
-        }
-        due
+        let cleanup_at = fire_at.saturating_add(self.spec.allowed_lateness);
+        self.timers
+            .register(cleanup_at, TimerKind::Cleanup, w, &key.bytes);
     }
 
     fn process_time_windows(&mut self, k: KeyedBatch, out: &mut Collector) -> Result<()> {
@@ -190,14 +201,56 @@ impl WindowOperator {
             }
         }
         self.scratch = windows;
+        let cuts = self.cuts(&groups, &k.batch, now);
+        if cuts.iter().all(Vec::is_empty) {
+            return self.absorb(&groups, &k.batch, out);
+        }
+        // Some elements fire their window: take the groups in rounds, each up to its next
+        // firing, so a firing holds exactly the elements before it.
+        let rounds = cuts.iter().map(Vec::len).max().unwrap_or(0) + 1;
+        for round in 0..rounds {
+            let mut part = Vec::new();
+            let mut fire = Vec::new();
+            for (g, cuts) in groups.iter().zip(&cuts) {
+                let from = match round {
+                    0 => 0,
+                    r => match cuts.get(r - 1) {
+                        Some(&(end, _)) => end,
+                        None => continue,
+                    },
+                };
+                let (to, timing) = match cuts.get(round) {
+                    Some(&(end, timing)) => (end, Some(timing)),
+                    None => (g.records.len(), None),
+                };
+                if from < to {
+                    part.push(Group {
+                        key: g.key.clone(),
+                        window: g.window,
+                        records: g.records[from..to].to_vec(),
+                    });
+                }
+                if let Some(timing) = timing {
+                    fire.push((g.key.clone(), g.window, timing));
+                }
+            }
+            self.absorb(&part, &k.batch, out)?;
+            self.fire_windows(&fire, out)?;
+        }
+        Ok(())
+    }
+
+    /// Adds groups of elements to their windows (accumulators or contents) and registers
+    /// the timers of windows that are new.
+    fn absorb(&mut self, groups: &[Group], batch: &Batch, out: &mut Collector) -> Result<()> {
         let (ops, fresh) = match self.spec.aggregate {
-            Some(kind) => (Vec::new(), self.fold(&groups, &k.batch, kind, out)?),
+            Some(kind) => (Vec::new(), self.fold(groups, batch, kind, out)?),
             None => {
                 let mut ops = Vec::new();
-                for g in &groups {
+                for g in groups {
                     let at = self.st.contents_key(&g.key, &g.window);
                     for &i in &g.records {
-                        let e = elements::encode(&k.batch.get(i as usize));
+                        let e = elements::encode(&batch.get(i as usize));
                         ops.push(WriteOp::Append(
                             at.clone(),
                             crate::state::encode_list_element(&e),
@@ -210,14 +263,11 @@ impl WindowOperator {
             }
         };
         self.st.write(ops)?;
-        let mut due = Vec::new();
         for (i, g) in groups.iter().enumerate() {
             let known = fresh.get(i).is_some_and(|fresh| !fresh);
-            if self.schedule(&g.key, g.window, known) {
-                due.push((g.key.clone(), g.window));
-            }
+            self.schedule(&g.key, g.window, known);
         }
-        self.fire_windows(&due, out)
+        Ok(())
     }
 
     /// Folds groups of elements into their windows' accumulators; for each group,
@@ -241,8 +291,13 @@ impl WindowOperator {
         )
     }
 
-    /// Fires windows now, with what their state holds.
-    fn fire_windows(&mut self, windows: &[(Key, Window)], out: &mut Collector) -> Result<()> {
+    /// Fires windows now, with what their state holds (a window with nothing, e.g. purged
+    /// since its last firing, emits nothing); a purging trigger then clears them.
+    fn fire_windows(
+        &mut self,
+        windows: &[(Key, Window, Timing)],
+        out: &mut Collector,
+    ) -> Result<()> {
         if windows.is_empty() {
             return Ok(());
         }
@@ -251,21 +306,21 @@ impl WindowOperator {
             Some(_) => {
                 let accs = self
                     .st
-                    .accumulators_of(windows.iter().map(|(k, w)| (k, w)))?;
-                for ((key, w), acc) in windows.iter().zip(accs) {
+                    .accumulators_of(windows.iter().map(|(k, w, _)| (k, w)))?;
+                for ((key, w, timing), acc) in windows.iter().zip(accs) {
                     let Some(acc) = acc else { continue };
-                    let update = self.is_update(key, *w);
+                    let pane = self.pane(key, *w, *timing);
                     let at = Some(max_timestamp(w));
-                    set.push_accumulator(key.bytes.clone(), *w, update, at, &acc);
+                    set.push_accumulator(key.bytes.clone(), *w, pane, at, &acc);
                 }
             }
             None => {
-                for (key, w) in windows {
+                for (key, w, timing) in windows {
                     let elements = self.st.elements(key, w)?;
                     if !elements.is_empty() {
-                        let update = self.is_update(key, *w);
+                        let pane = self.pane(key, *w, *timing);
                         let at = Some(max_timestamp(w));
-                        set.push(key.bytes.clone(), *w, update, at, elements.iter());
+                        set.push(key.bytes.clone(), *w, pane, at, elements.iter());
                     }
                 }
             }
@@ -277,43 +332,89 @@ impl WindowOperator {
             &self.errors,
             &self.metrics,
             now,
+            self.spec.pane_header,
             out,
-        )
+        )?;
+        if self.spec.trigger.purging {
+            self.purge(windows.iter().map(|(k, w, _)| (k, w)))?;
+        }
+        Ok(())
+    }
+
+    /// Clears windows' contents or accumulators (their timers and trigger state stay).
+    fn purge<'a>(&mut self, windows: impl Iterator<Item = (&'a Key, &'a Window)>) -> Result<()> {
+        if self.spec.aggregate.is_some() {
+            return self.st.drop_accumulators(windows);
+        }
+        let ops = windows.map(|(k, w)| self.st.clear(k, w, false)).collect();
+        self.st.write(ops)
+    }
+
+    /// What a firing of `window` now is (and remembers that it fired).
+    fn pane(&mut self, key: &Key, window: Window, timing: Timing) -> Pane {
+        Pane {
+            update: self.is_update(key, window),
+            timing,
+        }
     }
 
     /// Whether a window firing now fired before (and remembers that it fired).
     fn is_update(&mut self, key: &Key, window: Window) -> bool {
-        // An event-time window without allowed lateness is cleaned up as it fires: no
-        // element can fire it again, so it need not be remembered.
-        let remember = !self.event_time() || self.spec.allowed_lateness > 0;
+        // An event-time window without allowed lateness whose only firing is its end is
+        // cleaned up as it fires: nothing fires it again, so it need not be remembered.
+        let remember = !self.event_time()
+            || self.spec.allowed_lateness > 0
+            || self.spec.trigger.kind != crate::time::TriggerKind::EventTime;
         remember && !self.fired.insert((key.bytes.clone(), window))
     }
 
-    /// Fires and cleans up every window whose timers are due at `time`.
+    /// Fires and cleans up every window whose timers in the windows' own time are due at
+    /// `time`, one timer time after the other, so periodic firings those firings
+    /// register come in their turn.
     fn advance(&mut self, time: i64, out: &mut Collector) -> Result<()> {
-        let due = self.timers.due(time);
-        if due.is_empty() {
-            return Ok(());
+        while let Some(t) = self.timers.next_time().filter(|&t| t <= time) {
+            let due = self.timers.due(t);
+            self.on_timers(due, true, out)?;
         }
+        Ok(())
+    }
+
+    /// Fires the periodic firings of event-time windows due on the processing clock.
+    fn advance_processing(&mut self, now: i64, out: &mut Collector) -> Result<()> {
+        while let Some(t) = self.ptimers.next_time().filter(|&t| t <= now) {
+            let due = self.ptimers.due(t);
+            self.on_timers(due, false, out)?;
+        }
+        Ok(())
+    }
+
+    /// Handles due timers, in the windows' own time (`own`) or the processing-time
+    /// timers of event-time windows.
+    fn on_timers(
+        &mut self,
+        due: Vec<crate::time::Timer>,
+        own: bool,
+        out: &mut Collector,
+    ) -> Result<()> {
         let mut fire = Vec::new();
         let mut cleanup = Vec::new();
         for t in due {
-            let key = self.st.owned_key(t.key);
             match t.kind {
-                TimerKind::Fire => fire.push((key, t.window)),
-                TimerKind::Cleanup => cleanup.push((key, t.window)),
+                TimerKind::Fire => fire.push((self.st.owned_key(t.key), t.window, Timing::OnTime)),
+                TimerKind::Periodic => {
+                    self.next_periodic(&t.key, t.window, t.time);
+                    // In the window's own time a periodic firing comes before its end.
+                    let timing = if own {
+                        Timing::Early
+                    } else {
+                        self.timing_now(&t.window)
+                    };
+                    fire.push((self.st.owned_key(t.key), t.window, timing));
+                }
+                TimerKind::Cleanup => cleanup.push((self.st.owned_key(t.key), t.window)),
             }
         }
         self.fire_windows(&fire, out)?;
-        if !self.event_time() {
-            // Processing-time windows have no lateness: fired is done.
-            cleanup = self
-                .fired
-                .iter()
-                .filter(|(_, w)| max_timestamp(w) <= time)
-                .map(|(k, w)| (self.st.key(k), *w))
-                .collect();
-        }
         let mut ops = Vec::new();
         let aggregating = self.spec.aggregate.is_some();
         if aggregating {
@@ -324,6 +425,7 @@ impl WindowOperator {
             if !self.fired.is_empty() {
                 self.fired.remove(&(key.bytes.clone(), w));
             }
+            self.drop_trigger_state(&key.bytes, w);
             if !aggregating {
                 ops.push(self.st.clear(&key, &w, false));
             }
@@ -349,6 +451,7 @@ impl Operator for WindowOperator {
 
     fn prepare_snapshot(&mut self) -> Result<Vec<u8>> {
         self.st.record_fired(self.fired.iter())?;
+        self.st.record_triggers(self.trig.iter())?;
         Ok(self.st.cached())
     }
 
@@ -391,10 +494,14 @@ impl Operator for WindowOperator {
     }
 
     fn on_processing_time(&mut self, now_ms: i64, out: &mut Collector) -> Result<()> {
-        if !self.event_time() && !matches!(self.spec.kind, WindowKind::Count { .. }) {
-            self.advance(now_ms, out)?;
+        if matches!(self.spec.kind, WindowKind::Count { .. }) {
+            return Ok(());
         }
-        Ok(())
+        if self.event_time() {
+            self.advance_processing(now_ms, out)
+        } else {
+            self.advance(now_ms, out)
+        }
     }
 
     fn finish(&mut self, how: Finish, out: &mut Collector) -> Result<()> {
@@ -405,7 +512,11 @@ impl Operator for WindowOperator {
             Finish::Drained if !self.event_time() => self.advance(i64::MAX, out)?,
             Finish::Drained => {}
             Finish::Stopped => {
-                let open = self.timers.count(TimerKind::Fire);
+                let open = if self.spec.trigger.fires_at_end(self.event_time()) {
+                    self.timers.count(TimerKind::Fire)
+                } else {
+                    self.timers.count(TimerKind::Cleanup)
+                };
                 self.metrics.incomplete_windows.add(open as u64);
             }
         }

@@ -13,7 +13,7 @@ use crate::operator::Collector;
 use crate::record::Batch;
 use crate::runtime::KeyedBatch;
 use crate::state::{WriteOp, encode_list_element};
-use crate::time::{TimerKind, Window, is_late, max_timestamp, merge_session};
+use crate::time::{TimerKind, Timing, TriggerKind, Window, is_late, max_timestamp, merge_session};
 
 impl WindowOperator {
     pub(super) fn process_sessions(
@@ -24,7 +24,6 @@ impl WindowOperator {
     ) -> Result<()> {
         let now = self.clock.now_ms();
         let mut sessions: FastMap<u32, Vec<Window>> = FastMap::default();
-        let mut due: Vec<(Key, Window)> = Vec::new();
         for i in 0..k.batch.len() {
             let r = k.batch.get(i);
             let Some(t) = self.time_of(&r, now, out)? else {
@@ -125,11 +124,15 @@ impl WindowOperator {
                 self.st.write(ops)?;
             }
             self.st.write(vec![self.st.put_sessions(&key, set)])?;
-            if self.schedule(&key, m.result, false) {
-                due.retain(|(dk, dw)| !(dk.bytes == key.bytes && m.merged.contains(dw)));
-                due.push((key, m.result));
+            self.schedule(&key, m.result, false);
+            if self.event_time()
+                && self.spec.trigger.kind == TriggerKind::EventTime
+                && max_timestamp(&m.result) <= self.watermark
+            {
+                // A late element fires its session at once, as Flink's event-time trigger.
+                self.fire_windows(&[(key, m.result, Timing::Late)], out)?;
             }
         }
-        self.fire_windows(&due, out)
+        Ok(())
     }
 }

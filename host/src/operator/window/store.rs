@@ -7,6 +7,7 @@ use anyhow::{Context, Result};
 
 use super::acc_cache::AccCache;
 use super::elements;
+use super::triggers::TriggerState;
 use crate::record::Batch;
 use crate::state::{KeyedState, Kind, Namespace, StateDef, StateKeyPrefix, WriteOp, decode_list};
 use crate::time::Window;
@@ -23,6 +24,7 @@ pub struct WindowState {
     sessions: StateDef,
     counter: StateDef,
     fired: StateDef,
+    trigger: StateDef,
     /// Accumulators, written back to the backend in bulk.
     accs: RefCell<AccCache>,
 }
@@ -53,17 +55,10 @@ impl WindowState {
             sessions: def("sessions", Kind::Value)?,
             counter: def("count", Kind::Value)?,
             fired: def("fired", Kind::Value)?,
+            trigger: def("trigger", Kind::Value)?,
             accs: RefCell::new(AccCache::new(cache_bytes)),
             keyed,
         })
-    }
-
-    /// The key with its group.
-    pub fn key(&self, bytes: &[u8]) -> Key {
-        Key {
-            bytes: bytes.to_vec(),
-            group: self.keyed.group(bytes),
-        }
     }
 
     /// The key with its group, taking the bytes.
@@ -285,6 +280,41 @@ impl WindowState {
             ));
         }
         self.keyed.backend().write(ops)
+    }
+
+    /// Records what the trigger keeps per window, replacing what was recorded before.
+    pub fn record_triggers<'a>(
+        &self,
+        states: impl ExactSizeIterator<Item = (&'a (Vec<u8>, Window), &'a TriggerState)>,
+    ) -> Result<()> {
+        let groups = self.keyed.groups();
+        let mut ops: Vec<WriteOp> = Vec::with_capacity(states.len() + 1);
+        ops.extend(
+            (groups.start..=groups.end)
+                .map(|g| WriteOp::DeletePrefix(StateKeyPrefix::group_prefix(self.trigger.id, g))),
+        );
+        for ((key, w), st) in states {
+            let group = self.keyed.group(key);
+            ops.push(WriteOp::Put(
+                StateKeyPrefix::new(self.trigger.id, group, key, ns(w)).0,
+                st.encode(),
+            ));
+        }
+        self.keyed.backend().write(ops)
+    }
+
+    /// What the trigger kept per window of this instance's keys.
+    pub fn saved_triggers(&self) -> Result<Vec<(KeyWindow, TriggerState)>> {
+        let mut out = Vec::new();
+        self.keyed.for_each(&self.trigger, |k, v| {
+            let (_, _, key, namespace, _) = StateKeyPrefix::decode(k)?;
+            if let Namespace::Window { start, end } = namespace {
+                let st = TriggerState::decode(v).context("corrupt trigger state")?;
+                out.push(((key.to_vec(), Window { start, end }), st));
+            }
+            Ok(())
+        })?;
+        Ok(out)
     }
 
     /// Every window of this instance's keys that holds state (elements or an
