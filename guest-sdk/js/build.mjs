@@ -36,7 +36,7 @@ const kinds = {
   broadcast: {
     world: "broadcast-process",
     entry: (m) =>
-      `import F from ${m};\nimport * as bs from "weir:udf/broadcast-state@0.1.2";\nimport { exportBroadcast, setBroadcastHost } from "weir-sdk";\nsetBroadcastHost(bs);\nexport const broadcastFunction = exportBroadcast(F);\n`,
+      `import F from ${m};\nimport * as bs from "weir:udf/broadcast-state@0.1.3";\nimport { exportBroadcast, setBroadcastHost } from "weir-sdk";\nsetBroadcastHost(bs);\nexport const broadcastFunction = exportBroadcast(F);\n`,
   },
 };
 

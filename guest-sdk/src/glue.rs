@@ -5,6 +5,7 @@ use std::cell::RefCell;
 
 use crate::abi::bindings::broadcast::weir::udf::types as wit;
 use crate::abi::bindings::migrating::exports::weir::udf::state_migration as sm;
+use crate::abi::bindings::timed::exports::weir::udf::timer_function as tf;
 use crate::abi::bindings::window::exports::weir::udf::window_function as wf;
 use crate::batch::{BatchView, KeyTableView, Values};
 use crate::broadcast::{self, BroadcastProcess};
@@ -156,6 +157,30 @@ pub fn map_process<M: Map>(
     let mut out = Output::default();
     with_instance(slot, |f| {
         map::process_batch(f, parts.view(), k.as_ref().map(keys), &mut out)
+    });
+    output(out)
+}
+
+/// `timer-function.on-timer`.
+pub fn map_on_timer<M: crate::timers::OnTimer>(
+    slot: &Slot<M>,
+    k: wit::KeyTable,
+    timers: Vec<tf::FiredTimer>,
+) -> wit::Output {
+    use crate::timers::TimeDomain;
+    let timers: Vec<(i64, TimeDomain)> = timers
+        .iter()
+        .map(|t| {
+            let d = match t.domain {
+                tf::TimeDomain::EventTime => TimeDomain::EventTime,
+                tf::TimeDomain::ProcessingTime => TimeDomain::ProcessingTime,
+            };
+            (t.time, d)
+        })
+        .collect();
+    let mut out = Output::default();
+    with_instance(slot, |f| {
+        crate::timers::fire_timers(f, keys(&k), &timers, &mut out)
     });
     output(out)
 }

@@ -48,6 +48,7 @@
 //! - [`context`]: what `init` receives; where keyed states are declared.
 //! - [`migrate`]: rewriting state an earlier version wrote as another type.
 //! - [`state`]: typed keyed-state handles and the per-call cache behind them.
+//! - [`timers`]: timers of the current key and the `on_timer` of map functions.
 //! - [`json`]: reading a few fields of a JSON object without parsing all of it.
 //! - [`hash`]: hash maps faster than the standard library's for lookup tables.
 //! - [`log`]: logging into the job's log.
@@ -74,6 +75,7 @@ pub mod native;
 pub mod output;
 pub mod record;
 pub mod state;
+pub mod timers;
 pub mod window;
 
 pub use broadcast::{BroadcastProcess, BroadcastState};
@@ -84,6 +86,7 @@ pub use migrate::{Migrate, Migration};
 pub use output::Output;
 pub use record::Record;
 pub use state::{ListState, MapState, TimeWindow, ValueState};
+pub use timers::{OnTimer, TimeDomain, Timer};
 pub use window::{Elements, FiredWindow, ProcessWindow, WindowAggregate};
 
 /// Items the export macros use. Not part of the API.

@@ -2,7 +2,9 @@
 //! exports. On non-Wasm targets they expand to nothing, so a function crate also builds
 //! (and unit-tests) natively.
 
-/// Exports a [`Map`](crate::Map) implementation as the component's map function.
+/// Exports a [`Map`](crate::Map) implementation as the component's map function; with
+/// `, timers` also its [`OnTimer`](crate::OnTimer) (world `timed-map`: the function may
+/// register [`timers`](crate::timers) of its keys).
 ///
 /// ```
 /// use weir_sdk::{InitContext, Map, Output, Record, Result};
@@ -23,6 +25,51 @@
 /// ```
 #[macro_export]
 macro_rules! export_map {
+    ($ty:ty, timers) => {
+        #[cfg(target_arch = "wasm32")]
+        const _: () = {
+            use $crate::__private::bindings::map::exports::weir::udf::map_function as wit;
+            use $crate::__private::bindings::timed::exports::weir::udf::timer_function as tf;
+            use $crate::__private::wit as types;
+
+            struct WeirMapExport;
+
+            ::std::thread_local! {
+                static INSTANCE: $crate::__private::Slot<$ty> =
+                    const { ::core::cell::RefCell::new(::core::option::Option::None) };
+            }
+
+            impl wit::Guest for WeirMapExport {
+                fn init(
+                    ctx: types::InitContext,
+                ) -> ::core::result::Result<(), ::std::string::String> {
+                    INSTANCE.with(|s| $crate::__private::init(s, ctx, <$ty as $crate::Map>::init))
+                }
+                fn process(
+                    input: types::Batch,
+                    keys: ::core::option::Option<types::KeyTable>,
+                ) -> types::Output {
+                    INSTANCE.with(|s| $crate::__private::map_process(s, input, keys))
+                }
+            }
+
+            impl tf::Guest for WeirMapExport {
+                fn on_timer(
+                    keys: types::KeyTable,
+                    timers: ::std::vec::Vec<tf::FiredTimer>,
+                ) -> types::Output {
+                    INSTANCE.with(|s| $crate::__private::map_on_timer(s, keys, timers))
+                }
+            }
+
+            $crate::__private::bindings::map::export_world!(
+                WeirMapExport with_types_in $crate::__private::bindings::map
+            );
+            $crate::__private::bindings::timed::export_world!(
+                WeirMapExport with_types_in $crate::__private::bindings::timed
+            );
+        };
+    };
     ($ty:ty) => {
         #[cfg(target_arch = "wasm32")]
         const _: () = {

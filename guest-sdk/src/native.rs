@@ -56,6 +56,24 @@ pub trait NativeHost {
     fn apply(&mut self, mutations: &[Mutation], data: &[u8]) -> Result<(), StateError> {
         Err(StateError::NotKeyed)
     }
+    /// `timers.register` (`delete = false`) or `timers.delete` of key index `key`.
+    fn timer_change(
+        &mut self,
+        key: u32,
+        event_time: bool,
+        time: i64,
+        delete: bool,
+    ) -> Result<(), String> {
+        Err("this host has no timers".to_owned())
+    }
+    /// `timers.current-watermark`.
+    fn current_watermark(&mut self) -> i64 {
+        i64::MIN
+    }
+    /// `timers.current-processing-time`.
+    fn current_processing_time(&mut self) -> i64 {
+        0
+    }
     /// `broadcast-state.get`.
     fn broadcast_get(
         &mut self,

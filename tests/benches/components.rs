@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use weir::manifest::Limits;
-use weir::wasm::bindings::map_function;
+
 use weir::wasm::bindings::types::InitContext;
 use weir::wasm::{ComponentLoader, FunctionInstance, Prepared, WasmEngine, linker};
 use weir_tests::bench::median;
@@ -53,7 +53,7 @@ fn main() {
         subtask: 0,
         parallelism: 1,
     };
-    let prepared: Arc<Prepared<map_function::Guest>> =
+    let prepared: Arc<Prepared<weir::wasm::MapExports>> =
         Arc::new(Prepared::new(engine.clone(), &linker, info, init).expect("links"));
     let mut instantiate = Vec::new();
     for _ in 0..1000 {

@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use weir::manifest::Limits;
 use weir::record::Batch;
-use weir::wasm::bindings::map_function;
+
 use weir::wasm::bindings::types::InitContext;
 use weir::wasm::{ComponentLoader, FunctionInfo, FunctionInstance, Prepared, WasmEngine, linker};
 use weir_tests::bench::arg;
@@ -50,7 +50,7 @@ fn main() {
         component,
         limits: Limits::default(),
     };
-    let prepared: Arc<Prepared<map_function::Guest>> = Arc::new(
+    let prepared: Arc<Prepared<weir::wasm::MapExports>> = Arc::new(
         Prepared::new(
             engine.clone(),
             &linker(&engine).unwrap(),

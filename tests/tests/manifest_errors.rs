@@ -5,8 +5,9 @@
 use std::path::{Path, PathBuf};
 
 use weir::manifest::{
-    ComponentRef, Diagnostics, ErrorPolicy, Job, KeyBy, NodeKind, OperatorKind, Override, SinkKind,
-    SourceKind, TimeDomain, TimestampFrom, Trigger, WindowKind, load_str,
+    ComponentRef, Diagnostics, ErrorPolicy, Evictor, EvictorKind, Job, KeyBy, NodeKind,
+    OperatorKind, Override, SinkKind, SourceKind, TimeDomain, TimestampFrom, Trigger, TriggerKind,
+    WindowKind, load_str,
 };
 use weir_tests::guests;
 
@@ -183,6 +184,7 @@ fn the_valid_manifest_resolves_into_its_job() {
                     allowed_lateness_ms: 1_000,
                     trigger: Trigger::default_for(true),
                     pane_header: false,
+                    evictor: None,
                 }
             );
             assert_eq!(o.input.to_string(), "parse");
@@ -615,4 +617,90 @@ fn watermarks_carried_by_records_are_checked_against_the_other_event_time_fields
             .unwrap(),
         42
     );
+}
+
+#[test]
+fn triggers_and_evictors_are_checked_against_the_window_they_fire() {
+    let window = "window = { type = \"tumbling\", size = \"10s\" }\n";
+    let with = |extra: &str| edit(&valid(), window, &format!("{window}{extra}"));
+    let cases = [
+        (
+            "trigger = { type = \"count\" }\n",
+            "operators.count.trigger.count",
+            "needs `count`",
+        ),
+        (
+            "trigger = { type = \"continuous-event-time\" }\n",
+            "operators.count.trigger.interval",
+            "needs `interval`",
+        ),
+        (
+            "trigger = \"processing-time\"\n",
+            "operators.count.trigger",
+            "use `time = \"processing\"`",
+        ),
+        (
+            "trigger = { type = \"sometimes\" }\n",
+            "operators.count.trigger.type",
+            "unknown trigger `sometimes`",
+        ),
+        (
+            "evictor = { type = \"count\", count = 0 }\n",
+            "operators.count.evictor.count",
+            "a positive number",
+        ),
+        (
+            "evictor = { type = \"time\" }\n",
+            "operators.count.evictor.keep",
+            "needs `keep`",
+        ),
+        (
+            "aggregate = \"count\"\nevictor = { type = \"count\", count = 2 }\n",
+            "operators.count.evictor",
+            "cannot be used with `aggregate`",
+        ),
+    ];
+    for (extra, field, message) in cases {
+        let text = with(extra);
+        let p = Dir::new().problems(&text, &[]);
+        let line = line_of(&text, extra.lines().last().unwrap());
+        assert_problem(&p, line, field, message);
+    }
+    // A valid one resolves into the trigger and evictor it names.
+    let ok = with(
+        "trigger = { type = \"continuous-event-time\", interval = \"1m\", purging = true }\nevictor = { type = \"time\", keep = \"5s\", after = true }\npane_header = true\n",
+    );
+    let job = Dir::new().load(&ok, &[]).unwrap();
+    let kind = job
+        .nodes
+        .iter()
+        .find_map(|n| match &n.kind {
+            NodeKind::Operator(o) if n.name == "count" => Some(o.kind.clone()),
+            _ => None,
+        })
+        .unwrap();
+    let OperatorKind::Window {
+        trigger,
+        evictor,
+        pane_header,
+        ..
+    } = kind
+    else {
+        panic!("{kind:?}");
+    };
+    assert_eq!(
+        trigger,
+        Trigger {
+            kind: TriggerKind::ContinuousEventTime(60_000),
+            purging: true
+        }
+    );
+    assert_eq!(
+        evictor,
+        Some(Evictor {
+            kind: EvictorKind::Time(5_000),
+            after: true
+        })
+    );
+    assert!(pane_header);
 }

@@ -47,6 +47,20 @@ window = {{ type = "tumbling", size = "1s" }}
 aggregate = "function"
 component = {collect:?}
 
+# A timer per record, all due after the input's last timestamp: each fires once, at the
+# end, so the alerts show every timer registered before a checkpoint was restored.
+[operators.timers]
+kind = "map"
+input = "in"
+key_by = {{ field = "k" }}
+component = {alert:?}
+config = {{ gap_ms = 1000000, every_record = true }}
+
+[sinks.alerts]
+kind = "file"
+input = "timers"
+path = "alerts"
+
 [sinks.counts]
 kind = "file"
 input = "count"
@@ -64,6 +78,7 @@ path = "late"
 "#,
         counter = guests::KEYED_COUNTER,
         collect = guests::WINDOW_SUM,
+        alert = guests::INACTIVITY_ALERT,
         restart = if extra.contains("[job.restart]") {
             ""
         } else {
@@ -131,7 +146,7 @@ fn run_until_checkpoints(job: Job, options: RunOptions, checkpoints: u64) -> Job
     handle
 }
 
-const SINKS: [&str; 3] = ["counts", "windows", "late"];
+const SINKS: [&str; 4] = ["counts", "windows", "late", "alerts"];
 
 #[test]
 fn a_checkpoint_restores_at_another_parallelism_to_the_same_output() {
@@ -140,6 +155,11 @@ fn a_checkpoint_restores_at_another_parallelism_to_the_same_output() {
     weir::runtime::run(load(&clean, &manifest(2, "20ms", "")), clean.options()).unwrap();
     let want = committed(&clean, &SINKS);
     assert!(!want[0].is_empty() && !want[1].is_empty());
+    assert_eq!(
+        want[3].len(),
+        20_000,
+        "one alert per record (a timer each, all fire)"
+    );
     for to in [3, 1] {
         let h = Harness::new();
         inputs(&h, 10_000);

@@ -1,5 +1,6 @@
 //! Window behaviour that golden files cannot show, because it depends on processing time
-//! or on a job that keeps running: processing-time windows under a hand-driven clock, and
+//! or on a job that keeps running: processing-time windows, processing-time timers of
+//! map functions and continuous processing-time triggers under a hand-driven clock, and
 //! a silent split of a followed folder, which holds the watermark back unless it is
 //! declared idle.
 //!
@@ -242,6 +243,152 @@ fn processing_time_windows_fire_at_the_end_of_the_input() {
         assert_eq!(out[&a].len(), 1, "{sink}: one firing");
         assert!(!out[&a][0].1 && !out[&b][0].1, "{sink}");
     }
+}
+
+/// A followed file read by one reader into a keyed map function with processing-time
+/// timers (inactivity alerts `gap_ms` after a key's latest record, on the wall clock) and
+/// into event-time windows with a continuous processing-time trigger (every 1 s).
+fn processing_timers_job(h: &Harness, input: &Path) -> weir::manifest::Job {
+    job_in(
+        h,
+        &format!(
+            r#"
+[job]
+name = "processing-timers"
+parallelism = 2
+
+[sources.events]
+kind = "file"
+path = {input}
+follow = true
+parallelism = 1
+
+[sources.events.event_time]
+field = "t"
+
+[operators.alerts]
+kind = "map"
+input = "events"
+key_by = {{ field = "k" }}
+component = {alert}
+config = {{ gap_ms = 1000, domain = "processing" }}
+
+[operators.win]
+kind = "window"
+input = "events"
+key_by = {{ field = "k" }}
+window = {{ type = "tumbling", size = "1h" }}
+trigger = {{ type = "continuous-processing-time", interval = "1s" }}
+pane_header = true
+component = {collect}
+
+[sinks.alerted]
+kind = "file"
+input = "alerts"
+path = "alerted.jsonl"
+
+[sinks.out]
+kind = "file"
+input = "win"
+path = "out.jsonl"
+
+[sinks.late]
+kind = "file"
+input = "win.late"
+path = "late.jsonl"
+
+[sinks.echo]
+kind = "file"
+input = "events"
+path = "echo.jsonl"
+"#,
+            input = quote(input),
+            alert = quote(Path::new(guests::INACTIVITY_ALERT)),
+            collect = quote(Path::new(guests::WINDOW_COLLECT)),
+        ),
+    )
+}
+
+#[test]
+fn processing_time_timers_and_continuous_triggers_follow_the_clock() {
+    let h = Harness::new();
+    let input = h.dir.path().join("in.jsonl");
+    append(&input, &[r#"{"k":"a","t":100}"#, r#"{"k":"b","t":200}"#]);
+    let clock = ManualClock::new(T0);
+    let job = start_with(&h, processing_timers_job(&h, &input), &clock);
+    wait_for("the source to read two records", || {
+        written(&h, "echo").len() == 2
+    });
+    // Both keys' timers are at T0 + 1000 (the records were handled at T0); the
+    // windows' first periodic firing is at the next whole second, T0 + 1000 too.
+    // Nothing fires before the clock gets there.
+    clock.set(T0 + 999);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(written(&h, "alerted").is_empty(), "no timer is due yet");
+    assert!(
+        written(&h, "out").is_empty(),
+        "no periodic firing is due yet"
+    );
+
+    clock.set(T0 + 1_000);
+    wait_for("both keys' alerts", || written(&h, "alerted").len() == 2);
+    wait_for("both windows' first periodic firing", || {
+        written(&h, "out").len() == 2
+    });
+    let mut alerts = written(&h, "alerted");
+    alerts.sort_by_key(|a| a["key"].as_str().unwrap().to_owned());
+    assert_eq!(
+        alerts,
+        vec![
+            serde_json::json!({"key":"a","last_seen":100,"alert_at":T0 + 1_000,"records":1}),
+            serde_json::json!({"key":"b","last_seen":200,"alert_at":T0 + 1_000,"records":1}),
+        ]
+    );
+
+    // a gets a record at T0 + 1500: its new timer is at T0 + 2500. At T0 + 2000 the
+    // windows fire again (a's with both its elements); no alert is due.
+    clock.set(T0 + 1_500);
+    append(&input, &[r#"{"k":"a","t":300}"#]);
+    wait_for("the third record", || written(&h, "echo").len() == 3);
+    clock.set(T0 + 2_000);
+    wait_for("the second periodic firing", || {
+        written(&h, "out").len() == 4
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        written(&h, "alerted").len(),
+        2,
+        "a's timer moved to T0 + 2500"
+    );
+    clock.set(T0 + 2_500);
+    wait_for("a's second alert", || written(&h, "alerted").len() == 3);
+    let third = &written(&h, "alerted")[2];
+    assert_eq!(
+        third,
+        &serde_json::json!({"key":"a","last_seen":300,"alert_at":T0 + 2_500,"records":1})
+    );
+    job.drain();
+    job.wait().expect("the job ends well");
+
+    // The windows' firings: per key, each periodic firing with what the window held.
+    let out = parse(&h.output("out"));
+    let a: Vec<Vec<i64>> = out
+        .iter()
+        .filter(|w| w["key"] == "a")
+        .map(|w| {
+            w["values"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["t"].as_i64().unwrap())
+                .collect()
+        })
+        .collect();
+    // At T0 + 1000: [100]; at T0 + 2000: [100, 300]; at the end of input (the
+    // watermark reaches the end of time) the window is cleaned up, not fired: a
+    // continuous processing-time trigger fires only on the clock, as Flink's.
+    assert_eq!(a, vec![vec![100], vec![100, 300]]);
+    assert_eq!(out.iter().filter(|w| w["key"] == "b").count(), 2);
 }
 
 // ---------------------------------------------------------------------------------

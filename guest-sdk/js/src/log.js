@@ -1,6 +1,6 @@
 // Logging into the job's log, under the function's name; `console` goes there too.
 
-import { log as hostLog } from "weir:udf/log@0.1.2";
+import { log as hostLog } from "weir:udf/log@0.1.3";
 
 function line(args) {
   return args.map((a) => (typeof a === "string" ? a : a instanceof Error ? `${a.name}: ${a.message}` : JSON.stringify(a))).join(" ");

@@ -2,7 +2,7 @@
 // are fetched for every key of the call at once; writes are kept until the call ends and
 // handed to the host in one `apply` (as the Rust SDK does).
 
-import * as ks from "weir:udf/keyed-state@0.1.2";
+import * as ks from "weir:udf/keyed-state@0.1.3";
 import { bytesOf, jsonBytes, parseJson, utf8 } from "./text.js";
 
 /**

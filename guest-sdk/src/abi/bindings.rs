@@ -20,9 +20,9 @@ pub mod map {
         world: "weir:udf/%map",
         path: "../wit",
         with: {
-            "weir:udf/types@0.1.2": crate::abi::bindings::broadcast::weir::udf::types,
-            "weir:udf/log@0.1.2": crate::abi::bindings::broadcast::weir::udf::log,
-            "weir:udf/keyed-state@0.1.2": crate::abi::bindings::broadcast::weir::udf::keyed_state,
+            "weir:udf/types@0.1.3": crate::abi::bindings::broadcast::weir::udf::types,
+            "weir:udf/log@0.1.3": crate::abi::bindings::broadcast::weir::udf::log,
+            "weir:udf/keyed-state@0.1.3": crate::abi::bindings::broadcast::weir::udf::keyed_state,
         },
         pub_export_macro: true,
         export_macro_name: "export_world",
@@ -36,9 +36,9 @@ pub mod window {
         world: "weir:udf/process-window",
         path: "../wit",
         with: {
-            "weir:udf/types@0.1.2": crate::abi::bindings::broadcast::weir::udf::types,
-            "weir:udf/log@0.1.2": crate::abi::bindings::broadcast::weir::udf::log,
-            "weir:udf/keyed-state@0.1.2": crate::abi::bindings::broadcast::weir::udf::keyed_state,
+            "weir:udf/types@0.1.3": crate::abi::bindings::broadcast::weir::udf::types,
+            "weir:udf/log@0.1.3": crate::abi::bindings::broadcast::weir::udf::log,
+            "weir:udf/keyed-state@0.1.3": crate::abi::bindings::broadcast::weir::udf::keyed_state,
         },
         pub_export_macro: true,
         export_macro_name: "export_world",
@@ -52,10 +52,24 @@ pub mod migrating {
         world: "weir:udf/migrating",
         path: "../wit",
         with: {
-            "weir:udf/types@0.1.2": crate::abi::bindings::broadcast::weir::udf::types,
+            "weir:udf/types@0.1.3": crate::abi::bindings::broadcast::weir::udf::types,
         },
         pub_export_macro: true,
         export_macro_name: "export_world",
         default_bindings_module: "weir_sdk::__private::bindings::migrating",
+    });
+}
+
+/// The `timed` world: the timers a map function adds to its own world.
+pub mod timed {
+    wit_bindgen::generate!({
+        world: "weir:udf/timed",
+        path: "../wit",
+        with: {
+            "weir:udf/types@0.1.3": crate::abi::bindings::broadcast::weir::udf::types,
+        },
+        pub_export_macro: true,
+        export_macro_name: "export_world",
+        default_bindings_module: "weir_sdk::__private::bindings::timed",
     });
 }

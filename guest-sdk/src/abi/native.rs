@@ -72,3 +72,20 @@ pub(crate) fn broadcast_remove(state: &str, key: &[u8]) -> Result<(), BroadcastE
 pub(crate) fn broadcast_clear(state: &str) -> Result<(), BroadcastError> {
     call(|h| h.broadcast_clear(state))
 }
+
+pub(crate) fn timer_change(
+    key: u32,
+    event_time: bool,
+    time: i64,
+    delete: bool,
+) -> Result<(), String> {
+    call(|h| h.timer_change(key, event_time, time, delete))
+}
+
+pub(crate) fn current_watermark() -> i64 {
+    call(|h| h.current_watermark())
+}
+
+pub(crate) fn current_processing_time() -> i64 {
+    call(|h| h.current_processing_time())
+}

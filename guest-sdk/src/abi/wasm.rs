@@ -174,3 +174,30 @@ pub(crate) fn broadcast_remove(state: &str, key: &[u8]) -> Result<(), BroadcastE
 pub(crate) fn broadcast_clear(state: &str) -> Result<(), BroadcastError> {
     bs::clear(state).map_err(broadcast_error)
 }
+
+pub(crate) fn timer_change(
+    key: u32,
+    event_time: bool,
+    time: i64,
+    delete: bool,
+) -> Result<(), String> {
+    use super::bindings::timed::weir::udf::timers as t;
+    let domain = if event_time {
+        t::TimeDomain::EventTime
+    } else {
+        t::TimeDomain::ProcessingTime
+    };
+    if delete {
+        t::delete(key, domain, time)
+    } else {
+        t::register(key, domain, time)
+    }
+}
+
+pub(crate) fn current_watermark() -> i64 {
+    super::bindings::timed::weir::udf::timers::current_watermark()
+}
+
+pub(crate) fn current_processing_time() -> i64 {
+    super::bindings::timed::weir::udf::timers::current_processing_time()
+}

@@ -95,6 +95,11 @@ pub(crate) fn end_call() {
 
 impl CallState {
     /// Makes `key` (and `window`) the scope of the handles until the next change.
+    /// The key index of the record (or timer) being handled.
+    pub(crate) fn current_key(&self) -> Option<u32> {
+        self.current_key
+    }
+
     pub(crate) fn set_current(&mut self, key: Option<u32>, window: Option<TimeWindow>) {
         self.current_key = key;
         self.current_window = window;

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use crate::record::json_field::FieldPath;
-pub use crate::time::{Trigger, TriggerKind, WindowKind};
+pub use crate::time::{Evictor, EvictorKind, Trigger, TriggerKind, WindowKind};
 
 /// Default records per batch.
 pub const DEFAULT_BATCH_SIZE: u32 = 1024;
@@ -395,6 +395,8 @@ pub enum OperatorKind {
         trigger: Trigger,
         /// Mark emitted records with their firing's timing (a `weir-pane` header).
         pane_header: bool,
+        /// Which elements a firing keeps.
+        evictor: Option<Evictor>,
     },
     /// A broadcast-process function.
     Broadcast {

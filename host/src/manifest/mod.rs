@@ -16,11 +16,11 @@ mod units;
 pub use diag::{Diagnostics, Problem};
 pub use job::{
     CheckpointConfig, CheckpointMode, ComponentRef, ControlConfig, DEFAULT_RETAIN, Delivery,
-    ErrorPolicy, EventTime, FileFormat, InputRef, Job, KafkaSink, KafkaSource, KafkaStart,
-    KafkaTopics, KeyBy, Limits, Node, NodeKind, OperatorKind, OperatorNode, Output,
-    PROVENANCE_HEADER, RecordWatermarks, RestartStrategy, SinkFormat, SinkKind, SourceKind,
-    StateBackendKind, TimeDomain, TimestampFrom, Trigger, TriggerKind, WindowAggregateKind,
-    WindowKind,
+    ErrorPolicy, EventTime, Evictor, EvictorKind, FileFormat, InputRef, Job, KafkaSink,
+    KafkaSource, KafkaStart, KafkaTopics, KeyBy, Limits, Node, NodeKind, OperatorKind,
+    OperatorNode, Output, PROVENANCE_HEADER, RecordWatermarks, RestartStrategy, SinkFormat,
+    SinkKind, SourceKind, StateBackendKind, TimeDomain, TimestampFrom, Trigger, TriggerKind,
+    WindowAggregateKind, WindowKind,
 };
 pub use load::{Override, load_file, load_str};
 pub use units::{ByteSize, MAX_DURATION_MS, Millis};

@@ -244,6 +244,9 @@ pub struct OperatorTable {
     /// Mark each record a window firing emits with a `weir-pane` header: `early`,
     /// `on-time` or `late`.
     pub pane_header: Option<Spanned<bool>>,
+    /// Which elements a firing keeps: `{ type = "count", count = n }` or
+    /// `{ type = "time", keep = "5s" }`, with `after = true` to evict after the function.
+    pub evictor: Option<Spanned<EvictorTable>>,
     /// `fail` (default) or `dead-letter`.
     pub on_error: Option<Spanned<String>>,
     /// Mark each output record with the function version that made it (a `weir-fn`
@@ -281,6 +284,21 @@ pub struct TriggerTable {
     pub interval: Option<Millis>,
     /// Clear the window's contents after each firing.
     pub purging: Option<bool>,
+}
+
+/// `evictor = { ... }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvictorTable {
+    /// `count` or `time`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Elements kept (`count`).
+    pub count: Option<i64>,
+    /// How far below the latest timestamp elements are kept (`time`).
+    pub keep: Option<Millis>,
+    /// Evict after the function (default: before).
+    pub after: Option<bool>,
 }
 
 /// `key_by`: `"key"` or `{ field = "..." }`.

@@ -8,9 +8,10 @@ use anyhow::Result;
 
 use crate::record::{Batch, KeyTable, Values};
 use crate::state::KeyedState;
-use crate::wasm::Failure;
+use crate::wasm::bindings::timer_function::FiredTimer;
 use crate::wasm::bindings::types::{InitContext, Output};
 use crate::wasm::bindings::window_function::{FiredWindow, Fold, FoldOutput};
+use crate::wasm::{Failure, TimerChange};
 
 /// Who a function is, in logs and errors.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,6 +43,31 @@ pub trait MapFunction: Send {
         keys: Option<&KeyTable>,
         now_ms: i64,
     ) -> Result<Output, Failure>;
+    /// Whether it has timers (an `on-timer` to call).
+    fn has_timers(&self) -> bool {
+        false
+    }
+    /// Tells it the operator's watermark (what its calls see as the current one).
+    fn set_watermark(&mut self, watermark: i64) {
+        let _ = watermark;
+    }
+    /// Takes the timers its successful calls registered or deleted.
+    fn take_timer_changes(&mut self) -> Vec<TimerChange> {
+        Vec::new()
+    }
+    /// Timers that came due, `keys.of-record` giving each one's key.
+    fn on_timer(
+        &mut self,
+        keys: &KeyTable,
+        timers: &[FiredTimer],
+        now_ms: i64,
+    ) -> Result<Output, Failure> {
+        let _ = (keys, timers, now_ms);
+        Err(Failure::Host(format!(
+            "{}: the function has no timers",
+            self.label()
+        )))
+    }
 }
 
 /// A process-window function instance.

@@ -1,15 +1,20 @@
-//! The map operator: calls its function once per batch and applies the error policy.
+//! The map operator: calls its function once per batch and applies the error policy; a
+//! function with timers (on keyed input) gets its due timers through `on-timer`.
 
 use std::sync::Arc;
 
-use anyhow::Result;
+use anyhow::{Context, Result, bail};
 
 use super::dead_letter::ErrorHandler;
 use super::function::MapFunction;
 use super::isolate::{count_isolation, host_failure, run_isolated};
-use super::{Collector, Input, Operator};
+use super::keyed_timers::KeyedTimers;
+use super::{Collector, Finish, Input, Operator};
 use crate::record::{Batch, HAS_TIMESTAMP, KeyTable};
 use crate::runtime::{Clock, Data, NodeMetrics};
+use crate::state::KeyedState;
+use crate::wasm::bindings::timer_function::FiredTimer;
+use crate::wasm::bindings::timers::TimeDomain;
 use crate::wasm::bindings::types::Output;
 
 /// Runs a map function.
@@ -18,6 +23,9 @@ pub struct MapOperator {
     errors: ErrorHandler,
     clock: Arc<dyn Clock>,
     metrics: Arc<NodeMetrics>,
+    /// The function's timers, when it has them.
+    timers: Option<KeyedTimers>,
+    watermark: i64,
 }
 
 impl MapOperator {
@@ -33,6 +41,85 @@ impl MapOperator {
             errors,
             clock,
             metrics,
+            timers: None,
+            watermark: i64::MIN,
+        }
+    }
+
+    /// Gives the operator a timer service saved in `keyed` (its function has timers);
+    /// `restored`: read back the timers of restored state.
+    pub fn with_timers(mut self, keyed: KeyedState, restored: bool) -> Result<Self> {
+        let mut timers = KeyedTimers::new(keyed)?;
+        if restored {
+            timers.load()?;
+        }
+        self.timers = Some(timers);
+        Ok(self)
+    }
+
+    /// Calls `on-timer` for every timer of a clock due at `time`, one timer time after
+    /// the other (timers an `on-timer` registers at or before `time` come in their turn).
+    fn fire_timers(&mut self, event_time: bool, time: i64, out: &mut Collector) -> Result<()> {
+        loop {
+            let Some(timers) = self.timers.as_mut() else {
+                return Ok(());
+            };
+            let Some(at) = timers.next_time(event_time).filter(|&t| t <= time) else {
+                return Ok(());
+            };
+            let keys = timers.take_at(event_time, at);
+            let mut table = crate::record::KeyTableBuilder::default();
+            for k in &keys {
+                table.push(k);
+            }
+            let table = table.finish();
+            let domain = if event_time {
+                TimeDomain::EventTime
+            } else {
+                TimeDomain::ProcessingTime
+            };
+            let fired = vec![FiredTimer { time: at, domain }; keys.len()];
+            let now = self.clock.now_ms();
+            self.metrics.calls.add(1);
+            let mut o = match self.function.on_timer(&table, &fired, now) {
+                Ok(o) => o,
+                Err(f) => {
+                    return Err(host_failure(self.function.label(), f)).with_context(|| {
+                        format!(
+                            "on-timer for {} timer(s) at {at} ({}), first key {}",
+                            keys.len(),
+                            if event_time {
+                                "event time"
+                            } else {
+                                "processing time"
+                            },
+                            String::from_utf8_lossy(&keys[0])
+                        )
+                    });
+                }
+            };
+            let changes = self.function.take_timer_changes();
+            if let Some(t) = self.timers.as_mut() {
+                t.apply(changes);
+            }
+            if let Some(e) = o.errors.first() {
+                bail!(
+                    "{}: on-timer failed for key {} at {at}: {}",
+                    self.function.label(),
+                    String::from_utf8_lossy(&keys[e.index as usize]),
+                    e.message
+                );
+            }
+            if event_time {
+                for i in 0..o.records.len() {
+                    if o.records.flags[i] & HAS_TIMESTAMP == 0 {
+                        o.records.set_timestamp(i, at);
+                    }
+                }
+            }
+            self.metrics.timers_fired.add(keys.len() as u64);
+            self.metrics.records_out.add(o.records.len() as u64);
+            out.records(o.records);
         }
     }
 }
@@ -148,6 +235,42 @@ impl Operator for MapOperator {
         })
         .map_err(|e| host_failure(f.label(), e))?;
         count_isolation(metrics, &isolated, before, f.reinstantiations());
+        if let Some(t) = self.timers.as_mut() {
+            t.apply(self.function.take_timer_changes());
+        }
         emit_results(&batch, isolated, &self.errors, &self.metrics, true, out)
+    }
+
+    fn on_watermark(&mut self, wm: i64, out: &mut Collector) -> Result<()> {
+        if self.timers.is_some() && wm > self.watermark {
+            self.watermark = wm;
+            self.function.set_watermark(wm);
+            self.fire_timers(true, wm, out)?;
+        }
+        out.watermark(wm);
+        Ok(())
+    }
+
+    fn on_processing_time(&mut self, now_ms: i64, out: &mut Collector) -> Result<()> {
+        self.fire_timers(false, now_ms, out)
+    }
+
+    fn finish(&mut self, how: Finish, out: &mut Collector) -> Result<()> {
+        let _ = (how, out);
+        // Event-time timers fired at the final watermark; processing-time timers still
+        // pending are counted, not fired as if their time had come.
+        if let Some(t) = &self.timers {
+            self.metrics
+                .timers_pending
+                .add((t.len(false) + t.len(true)) as u64);
+        }
+        Ok(())
+    }
+
+    fn prepare_snapshot(&mut self) -> Result<Vec<u8>> {
+        if let Some(t) = &self.timers {
+            t.save()?;
+        }
+        Ok(Vec::new())
     }
 }

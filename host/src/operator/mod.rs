@@ -9,6 +9,7 @@ mod broadcast;
 pub mod dead_letter;
 mod function;
 pub(crate) mod isolate;
+mod keyed_timers;
 mod map;
 mod wasm_functions;
 pub mod window;

@@ -63,7 +63,7 @@ impl WasmFunctions {
 
     /// A map function instance.
     pub fn map(
-        prepared: &Arc<Prepared<crate::wasm::bindings::map_function::Guest>>,
+        prepared: &Arc<Prepared<crate::wasm::MapExports>>,
         subtask: u32,
         keyed: Option<KeyedState>,
     ) -> Result<Box<dyn MapFunction>> {
@@ -135,7 +135,7 @@ struct Wasm<E: Exports> {
     inst: FunctionInstance<E>,
 }
 
-impl MapFunction for Wasm<crate::wasm::bindings::map_function::Guest> {
+impl MapFunction for Wasm<crate::wasm::MapExports> {
     fn label(&self) -> &FunctionLabel {
         &self.label
     }
@@ -149,6 +149,23 @@ impl MapFunction for Wasm<crate::wasm::bindings::map_function::Guest> {
         now_ms: i64,
     ) -> Result<Output, Failure> {
         MapInstance::process(&mut self.inst, input, keys, now_ms)
+    }
+    fn has_timers(&self) -> bool {
+        self.inst.has_timers()
+    }
+    fn set_watermark(&mut self, watermark: i64) {
+        self.inst.data_mut().keyed.set_watermark(watermark);
+    }
+    fn take_timer_changes(&mut self) -> Vec<crate::wasm::TimerChange> {
+        self.inst.data_mut().keyed.take_timer_changes()
+    }
+    fn on_timer(
+        &mut self,
+        keys: &KeyTable,
+        timers: &[crate::wasm::bindings::timer_function::FiredTimer],
+        now_ms: i64,
+    ) -> Result<Output, Failure> {
+        self.inst.on_timer(keys, timers, now_ms)
     }
 }
 

@@ -258,17 +258,29 @@ impl Builder<'_> {
                 match (&o.kind, &self.functions[&node]) {
                     (OperatorKind::Map, p) => {
                         let f = match p {
-                            PreparedFn::Map(p) => WasmFunctions::map(p, sub, state)?,
+                            PreparedFn::Map(p) => WasmFunctions::map(p, sub, state.clone())?,
                             PreparedFn::Native(name, init) => {
                                 let make =
                                     natives.maps.get(name).ok_or_else(|| unknown("map", name))?;
-                                make(&subtask_init(init, sub), state)?
+                                make(&subtask_init(init, sub), state.clone())?
                             }
                             _ => bail!("operator `{}`: wrong function kind", n.name),
                         };
                         let errors =
                             ErrorHandler::new(o.on_error, f.label().clone(), metrics.clone());
-                        Ok(Box::new(MapOperator::new(f, errors, clock, metrics)))
+                        let timers = f.has_timers();
+                        let op = MapOperator::new(f, errors, clock, metrics);
+                        if !timers {
+                            return Ok(Box::new(op));
+                        }
+                        let Some(state) = state else {
+                            bail!(
+                                "operator `{}`: its component has timers (world `timed-map`), which need keyed input: add `key_by`",
+                                n.name
+                            );
+                        };
+                        let restored = self.restore.is_some_and(|r| r.has(&n.uid));
+                        Ok(Box::new(op.with_timers(state, restored)?))
                     }
                     (
                         OperatorKind::Window {
@@ -278,6 +290,7 @@ impl Builder<'_> {
                             allowed_lateness_ms,
                             trigger,
                             pane_header,
+                            evictor,
                         },
                         p,
                     ) => {
@@ -301,6 +314,7 @@ impl Builder<'_> {
                             allowed_lateness: *allowed_lateness_ms as i64,
                             trigger: *trigger,
                             pane_header: *pane_header,
+                            evictor: *evictor,
                             cache_bytes: self.window_cache_share(),
                         };
                         let state = state.with_context(|| {

@@ -11,13 +11,13 @@ use crate::manifest::{ComponentRef, Job, Node, NodeKind, OperatorKind, OperatorN
 use crate::operator::WasmFunctions;
 use crate::wasm::Prepared;
 use crate::wasm::bindings::types::InitContext;
-use crate::wasm::bindings::{broadcast_function, map_function, window_function};
+use crate::wasm::bindings::{broadcast_function, window_function};
 
 /// A function ready to instantiate per parallel instance.
 #[derive(Clone)]
 pub enum PreparedFn {
     /// A map function component.
-    Map(Arc<Prepared<map_function::Guest>>),
+    Map(Arc<Prepared<crate::wasm::MapExports>>),
     /// A process-window function component.
     Window(Arc<Prepared<window_function::Guest>>),
     /// A broadcast-process function component.

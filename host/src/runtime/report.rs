@@ -264,6 +264,8 @@ impl std::fmt::Display for JobReport {
                 ("watermark markers", n.watermark_markers),
                 ("without event time", n.missing_timestamps),
                 ("windows fired", n.windows_fired),
+                ("timers fired", n.timers_fired),
+                ("timers pending at the end", n.timers_pending),
                 ("windows failed", n.windows_failed),
                 ("in count windows that never filled", n.unfired),
                 (

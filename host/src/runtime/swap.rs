@@ -22,7 +22,7 @@ use crate::manifest::{Job, NodeKind, OperatorKind};
 use crate::operator::{Function, WasmFunctions};
 use crate::state::{Applied, KeyedState, StateChange, SwapStates};
 use crate::wasm::bindings::types::InitContext;
-use crate::wasm::bindings::{broadcast_function, map_function, window_function};
+use crate::wasm::bindings::{broadcast_function, window_function};
 use crate::wasm::{Exports, Migrator, Prepared};
 
 /// A request to swap an operator's function.
@@ -295,7 +295,7 @@ impl SwapContext {
             OperatorKind::Map => {
                 let p = self
                     .wasm
-                    .prepare::<map_function::Guest>(&n.name, &path, o.limits, init)?;
+                    .prepare::<crate::wasm::MapExports>(&n.name, &path, o.limits, init)?;
                 swap = prepared_states(offered(&p)?);
                 for t in &targets {
                     let f = WasmFunctions::map(&p, t.subtask, with_swap(&swap, t))?;

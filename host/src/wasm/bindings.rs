@@ -8,10 +8,10 @@ wasmtime::component::bindgen!({
         package weir:host;
 
         world engine {
-            include weir:udf/%map@0.1.2;
-            include weir:udf/process-window@0.1.2;
-            include weir:udf/broadcast-process@0.1.2;
-            include weir:udf/migrating@0.1.2;
+            include weir:udf/timed-map@0.1.3;
+            include weir:udf/process-window@0.1.3;
+            include weir:udf/broadcast-process@0.1.3;
+            include weir:udf/migrating@0.1.3;
         }
     ",
     path: "../wit",
@@ -20,9 +20,9 @@ wasmtime::component::bindgen!({
 });
 
 pub use self::exports::weir::udf::{
-    broadcast_function, map_function, state_migration, window_function,
+    broadcast_function, map_function, state_migration, timer_function, window_function,
 };
-pub use self::weir::udf::{broadcast_state, keyed_state, log, types};
+pub use self::weir::udf::{broadcast_state, keyed_state, log, timers, types};
 
 impl Default for types::Batch {
     fn default() -> Self {

@@ -1,11 +1,12 @@
 //! Typed calls of the three function kinds, with their output checked before the host
 //! uses it (a function's output is untrusted input).
 
+use super::bindings::timer_function::FiredTimer;
 use super::bindings::types::{Output, TimeWindow};
 use super::bindings::window_function::{FiredWindow, Fold, FoldOutput};
-use super::bindings::{broadcast_function, map_function, window_function};
+use super::bindings::{broadcast_function, window_function};
 use super::failure::Failure;
-use super::instance::FunctionInstance;
+use super::instance::{FunctionInstance, MapExports};
 use crate::record::{Batch, KeyTable, Values};
 
 /// Checks an output against the `inputs` it answers.
@@ -46,7 +47,7 @@ fn finish<E: super::instance::Exports, T>(
 }
 
 /// A map function instance.
-pub type MapInstance = FunctionInstance<map_function::Guest>;
+pub type MapInstance = FunctionInstance<MapExports>;
 
 impl MapInstance {
     /// `process`: one batch, keyed or not, at processing time `now_ms` (for state TTL).
@@ -62,9 +63,37 @@ impl MapInstance {
                 d.keyed.begin_call(keys, Vec::new(), now_ms);
                 d.broadcast.begin_call(false);
             },
-            |g, s| g.call_process(s, input, keys),
+            |g, s| g.map.call_process(s, input, keys),
         );
         finish(self, r, |o| check_output(o, input.len()))
+    }
+
+    /// Whether the component exports `timer-function`.
+    pub fn has_timers(&self) -> bool {
+        self.prepared().indices.timers.is_some()
+    }
+
+    /// `on-timer`: timers that came due, `keys.of-record` giving each one's key.
+    pub fn on_timer(
+        &mut self,
+        keys: &KeyTable,
+        timers: &[FiredTimer],
+        now_ms: i64,
+    ) -> Result<Output, Failure> {
+        let r = self.call(
+            timers.len(),
+            |d| {
+                d.keyed.begin_call(Some(keys), Vec::new(), now_ms);
+                d.broadcast.begin_call(false);
+            },
+            |g, s| match &g.timers {
+                Some(t) => t.call_on_timer(s, keys, timers),
+                None => Err(wasmtime::Error::msg(
+                    "the component exports no `timer-function` (world `timed-map`)",
+                )),
+            },
+        );
+        finish(self, r, |o| check_output(o, timers.len()))
     }
 }
 

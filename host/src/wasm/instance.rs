@@ -11,7 +11,7 @@ use wasmtime::component::{Instance, InstancePre, Linker};
 use super::bindings::types::InitContext;
 use super::bindings::{
     broadcast_function, broadcast_state, keyed_state, log, map_function, state_migration,
-    window_function,
+    timer_function, timers, window_function,
 };
 use super::broadcast_host::BroadcastHost;
 use super::component::LoadedComponent;
@@ -71,11 +71,52 @@ macro_rules! exports {
     };
 }
 
-exports!(
-    map_function::Guest,
-    map_function::GuestIndices,
-    "weir:udf/map"
-);
+/// A map function's exports: `map-function`, and `timer-function` when the component
+/// has timers (world `timed-map`).
+pub struct MapExports {
+    /// `map-function`.
+    pub map: map_function::Guest,
+    /// `timer-function`, if the component exports it.
+    pub timers: Option<timer_function::Guest>,
+}
+
+/// Where a map component's exports are.
+pub struct MapIndices {
+    map: map_function::GuestIndices,
+    pub(super) timers: Option<timer_function::GuestIndices>,
+}
+
+impl Exports for MapExports {
+    type Indices = MapIndices;
+    const WORLD: &'static str = "weir:udf/map";
+    fn indices(pre: &InstancePre<StoreData>) -> wasmtime::Result<MapIndices> {
+        Ok(MapIndices {
+            map: map_function::GuestIndices::new(pre)?,
+            // Looked for in the component's type: components without timers still load.
+            timers: timer_function::GuestIndices::new(pre).ok(),
+        })
+    }
+    fn load(
+        ix: &MapIndices,
+        store: &mut Store<StoreData>,
+        instance: &Instance,
+    ) -> wasmtime::Result<Self> {
+        Ok(Self {
+            map: ix.map.load(&mut *store, instance)?,
+            timers: match &ix.timers {
+                Some(t) => Some(t.load(&mut *store, instance)?),
+                None => None,
+            },
+        })
+    }
+    fn init(
+        &self,
+        store: &mut Store<StoreData>,
+        ctx: &InitContext,
+    ) -> wasmtime::Result<Result<(), String>> {
+        self.map.call_init(store, ctx)
+    }
+}
 exports!(
     window_function::Guest,
     window_function::GuestIndices,
@@ -104,6 +145,9 @@ pub fn linker(engine: &WasmEngine) -> Result<Linker<StoreData>> {
         &mut l,
         |d| &mut d.broadcast,
     )?;
+    timers::add_to_linker::<StoreData, wasmtime::component::HasSelf<KeyedHost>>(&mut l, |d| {
+        &mut d.keyed
+    })?;
     Ok(l)
 }
 
@@ -134,7 +178,7 @@ impl std::fmt::Display for FunctionInfo {
 pub struct Prepared<E: Exports> {
     engine: Arc<WasmEngine>,
     pre: InstancePre<StoreData>,
-    indices: E::Indices,
+    pub(super) indices: E::Indices,
     /// The component's `state-migration` export, if it has one.
     migration: Option<state_migration::GuestIndices>,
     /// Who it is.
@@ -435,6 +479,11 @@ impl<E: Exports> FunctionInstance<E> {
         data.keyed.abort();
         data.broadcast.abort();
         self.poisoned = true;
+    }
+
+    /// What the instance was made from.
+    pub fn prepared(&self) -> &Prepared<E> {
+        &self.prepared
     }
 
     /// The instance's store data (its broadcast state, for instance).

@@ -10,6 +10,7 @@ use super::bindings::keyed_state::{
     self, DeclareError, Entries, Mutation, Op, Scope, StateError, StateKind, StateSpec,
 };
 use super::bindings::types::TimeWindow;
+use super::timers_host::TimerChange;
 use crate::record::{KeyTable, Values};
 use crate::state::{KeyedState, Kind, Namespace, Overlay, StateDef, StateKeyPrefix};
 
@@ -38,13 +39,19 @@ pub struct KeyedHost {
     /// The windows the call may reach, by key index.
     windows: Vec<(u32, TimeWindow)>,
     overlay: Overlay,
-    now_ms: i64,
+    pub(super) now_ms: i64,
     /// A failure of the backend during the call: the call fails as the host's failure,
     /// whatever the function made of the error it received.
     host_error: std::cell::RefCell<Option<String>>,
     /// A declaration in `init` that conflicts with the state as it exists: `init`
     /// fails with it, whatever the function made of the error it received.
     conflict: Option<String>,
+    /// Timers the call in progress registered or deleted.
+    pub(super) timers_pending: Vec<TimerChange>,
+    /// Timers of calls that succeeded, for the operator to take.
+    timers_committed: Vec<TimerChange>,
+    /// The operator's watermark, for `timers.current-watermark`.
+    pub(super) watermark: i64,
 }
 
 impl KeyedHost {
@@ -61,7 +68,30 @@ impl KeyedHost {
             now_ms: 0,
             host_error: Default::default(),
             conflict: None,
+            timers_pending: Vec::new(),
+            timers_committed: Vec::new(),
+            watermark: i64::MIN,
         }
+    }
+
+    /// The key of index `i` of the call in progress.
+    pub(super) fn call_key(&self, i: u32) -> Option<Vec<u8>> {
+        self.keys.get(i as usize).map(|(k, _)| k.clone())
+    }
+
+    /// Whether the call in progress has keys.
+    pub(super) fn keyed_call(&self) -> bool {
+        !self.keys.is_empty()
+    }
+
+    /// The operator's watermark, as `timers.current-watermark` tells it.
+    pub fn set_watermark(&mut self, watermark: i64) {
+        self.watermark = watermark;
+    }
+
+    /// Takes the timer changes of the calls that succeeded since the last take.
+    pub fn take_timer_changes(&mut self) -> Vec<TimerChange> {
+        std::mem::take(&mut self.timers_committed)
     }
 
     /// `init` is running: states may be declared.
@@ -102,6 +132,7 @@ impl KeyedHost {
     /// The call succeeded: its writes go to the backend.
     pub fn commit(&mut self) -> Result<()> {
         self.phase = Phase::Idle;
+        self.timers_committed.append(&mut self.timers_pending);
         let overlay = std::mem::take(&mut self.overlay);
         if let Some(state) = &self.state
             && !overlay.is_empty()
@@ -114,6 +145,7 @@ impl KeyedHost {
     /// The call failed: its writes are dropped.
     pub fn abort(&mut self) {
         self.phase = Phase::Idle;
+        self.timers_pending.clear();
         self.overlay = Overlay::default();
         self.host_error.replace(None);
     }

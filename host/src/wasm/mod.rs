@@ -5,8 +5,8 @@
 //! - `component`, `build`: components from `.wasm` files or Rust crate folders, compiled
 //!   once per content hash and cached on disk; `languages`: JavaScript and Python folders.
 //! - `sandbox`: WASI that grants nothing, guest output into the log, the memory cap.
-//! - `store`, `keyed_host`, `broadcast_host`: what a store holds; the host sides of
-//!   `log`, `keyed-state` and `broadcast-state`.
+//! - `store`, `keyed_host`, `broadcast_host`, `timers_host`: what a store holds; the
+//!   host sides of `log`, `keyed-state`, `broadcast-state` and `timers`.
 //! - `instance`, `functions`: instances, calls, and their typed forms per kind.
 //! - `migration`: a new version's `state-migration` export, called at a swap.
 //! - `failure`: how a call failed.
@@ -25,6 +25,7 @@ mod log;
 mod migration;
 mod sandbox;
 mod store;
+mod timers_host;
 
 pub use broadcast_host::BroadcastHost;
 pub use build::build_crate;
@@ -32,8 +33,9 @@ pub use component::{ComponentLoader, LoadedComponent, default_cache_dir};
 pub use engine::{EPOCH_TICK, WasmEngine, config};
 pub use failure::{Failure, bytes};
 pub use functions::{BroadcastInstance, MapInstance, WindowInstance, check_output};
-pub use instance::{Exports, FunctionInfo, FunctionInstance, Prepared, linker};
+pub use instance::{Exports, FunctionInfo, FunctionInstance, MapExports, Prepared, linker};
 pub use keyed_host::{KeyedHost, MAX_ITEMS, MAX_READ_BYTES, MAX_VALUE_BYTES};
 pub use languages::{Language, builds_dir, guest_sdk_dir};
 pub use migration::Migrator;
 pub use store::StoreData;
+pub use timers_host::TimerChange;

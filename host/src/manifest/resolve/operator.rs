@@ -233,6 +233,13 @@ pub(super) fn operator(
                     time,
                 ),
                 pane_header: t.pane_header.as_ref().is_some_and(|p| *p.get_ref()),
+                evictor: super::window::evictor(
+                    c,
+                    &f("evictor"),
+                    t.evictor.as_ref(),
+                    window.as_ref(),
+                    aggregate,
+                ),
                 time,
                 aggregate,
                 allowed_lateness_ms: lateness,
@@ -298,6 +305,13 @@ pub(super) fn operator(
             t.pane_header.is_some(),
             t.pane_header.as_ref().map(Spanned::span),
             "pane_header",
+            "window",
+        );
+        not_for(
+            c,
+            t.evictor.is_some(),
+            t.evictor.as_ref().map(Spanned::span),
+            "evictor",
             "window",
         );
     }

@@ -6,7 +6,7 @@ use toml::Spanned;
 
 use super::{Checker, WindowType};
 use crate::manifest::job::*;
-use crate::manifest::model::{TriggerValue, WindowTable};
+use crate::manifest::model::{EvictorTable, TriggerValue, WindowTable};
 use crate::manifest::units::Millis;
 
 pub(super) fn window(
@@ -260,4 +260,72 @@ pub(super) fn trigger(
         _ => {}
     }
     Trigger { kind, purging }
+}
+
+/// `evictor`: which elements a firing keeps.
+pub(super) fn evictor(
+    c: &mut Checker<'_>,
+    field: &str,
+    e: Option<&Spanned<EvictorTable>>,
+    window: Option<&WindowKind>,
+    aggregate: Option<WindowAggregateKind>,
+) -> Option<Evictor> {
+    let e = e?;
+    let span = Some(e.span());
+    let t = e.get_ref();
+    let kind = match t.kind.as_str() {
+        "count" => match t.count {
+            Some(n) if n > 0 => EvictorKind::Count(n as u64),
+            _ => {
+                c.report(
+                    span,
+                    format!("{field}.count"),
+                    "a `count` evictor needs `count`, a positive number of elements to keep",
+                );
+                return None;
+            }
+        },
+        "time" => match t.keep {
+            Some(Millis(ms)) if ms > 0 => EvictorKind::Time(ms as i64),
+            _ => {
+                c.report(
+                    span,
+                    format!("{field}.keep"),
+                    "a `time` evictor needs `keep`, a duration such as \"5s\"",
+                );
+                return None;
+            }
+        },
+        other => {
+            c.report(
+                span,
+                format!("{field}.type"),
+                format!("unknown evictor `{other}`: one of `count`, `time`"),
+            );
+            return None;
+        }
+    };
+    if aggregate.is_some() {
+        c.report(
+            span,
+            field.to_owned(),
+            "an evictor needs the window's elements: it cannot be used with `aggregate`",
+        );
+        return None;
+    }
+    if matches!(
+        window,
+        Some(WindowKind::Count { .. } | WindowKind::Session { .. })
+    ) {
+        c.report(
+            span,
+            field.to_owned(),
+            "evictors apply to tumbling and sliding windows",
+        );
+        return None;
+    }
+    Some(Evictor {
+        kind,
+        after: t.after.unwrap_or(false),
+    })
 }

@@ -59,6 +59,8 @@ pub struct WindowSpec {
     pub trigger: Trigger,
     /// Mark emitted records with their firing's timing.
     pub pane_header: bool,
+    /// Which elements a firing keeps (windows that keep their elements).
+    pub evictor: Option<crate::time::Evictor>,
     /// Bytes of accumulators this instance keeps in memory before writing them back.
     pub cache_bytes: usize,
 }
@@ -315,14 +317,37 @@ impl WindowOperator {
                 }
             }
             None => {
+                let mut evicted = Vec::new();
                 for (key, w, timing) in windows {
                     let elements = self.st.elements(key, w)?;
-                    if !elements.is_empty() {
-                        let pane = self.pane(key, *w, *timing);
-                        let at = Some(max_timestamp(w));
+                    if elements.is_empty() {
+                        continue;
+                    }
+                    let pane = self.pane(key, *w, *timing);
+                    let at = Some(max_timestamp(w));
+                    let Some(ev) = self.spec.evictor else {
                         set.push(key.bytes.clone(), *w, pane, at, elements.iter());
+                        continue;
+                    };
+                    let stamps: Vec<Option<i64>> = elements.iter().map(|r| r.timestamp).collect();
+                    let keeps = ev.keeps(&stamps);
+                    let kept = || {
+                        elements
+                            .iter()
+                            .zip(&keeps)
+                            .filter(|(_, k)| **k)
+                            .map(|(r, _)| r)
+                    };
+                    if ev.after {
+                        set.push(key.bytes.clone(), *w, pane, at, elements.iter());
+                    } else {
+                        set.push(key.bytes.clone(), *w, pane, at, kept());
+                    }
+                    if keeps.iter().any(|k| !k) {
+                        evicted.push(self.st.put_elements(key, w, kept()));
                     }
                 }
+                self.st.write(evicted)?;
             }
         }
         let now = self.clock.now_ms();

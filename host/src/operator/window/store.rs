@@ -190,6 +190,24 @@ impl WindowState {
         Ok(b)
     }
 
+    /// Replaces a window's elements (what an evictor kept).
+    pub fn put_elements<'a>(
+        &self,
+        key: &Key,
+        w: &Window,
+        elements: impl Iterator<Item = crate::record::RecordRef<'a>>,
+    ) -> WriteOp {
+        let mut list = Vec::new();
+        for r in elements {
+            list.extend(crate::state::encode_list_element(&elements::encode(&r)));
+        }
+        if list.is_empty() {
+            WriteOp::Delete(self.contents_key(key, w))
+        } else {
+            WriteOp::Put(self.contents_key(key, w), list)
+        }
+    }
+
     /// Drops a window's accumulator (`aggregating`) or elements: a window holds one or
     /// the other, and a delete of what was never written would cost the backend a
     /// tombstone.

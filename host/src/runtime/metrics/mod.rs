@@ -133,6 +133,11 @@ counters! {
     /// Records of a source whose event-time field could not be read (they pass on
     /// without a timestamp).
     missing_timestamps,
+    /// Timers of keys that fired (map functions with timers).
+    timers_fired,
+    /// Timers of keys still pending when the job ended (processing-time timers whose
+    /// time had not come, or any timer of a stopped job).
+    timers_pending,
     /// Calls into the function.
     calls,
     /// Calls that failed as a whole and were split to find the failing records.
