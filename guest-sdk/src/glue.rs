@@ -135,8 +135,15 @@ fn values_out(v: Values) -> wit::Values {
     }
 }
 
-fn spec(window: wit::TimeWindow, first: u32, count: u32, update: bool) -> WindowSpec {
+fn spec(
+    window: wit::TimeWindow,
+    first: u32,
+    count: u32,
+    update: bool,
+    timing: crate::window::Timing,
+) -> WindowSpec {
     WindowSpec {
+        timing,
         window: TimeWindow {
             start: window.start,
             end: window.end,
@@ -193,9 +200,17 @@ pub fn window_process<W: ProcessWindow>(
     elements: wit::Batch,
 ) -> wit::Output {
     let parts = Parts::new(elements);
+    let timings = crate::abi::pane_timings();
     let specs: Vec<WindowSpec> = windows
         .iter()
-        .map(|w| spec(w.window, w.first, w.count, w.update))
+        .enumerate()
+        .map(|(i, w)| {
+            let timing = timings
+                .get(i)
+                .copied()
+                .unwrap_or(crate::window::Timing::OnTime);
+            spec(w.window, w.first, w.count, w.update, timing)
+        })
         .collect();
     let mut out = Output::default();
     with_instance(slot, |f| {
@@ -214,7 +229,15 @@ pub fn window_aggregate<W: WindowAggregate>(
     let parts = Parts::new(elements);
     let specs: Vec<WindowSpec> = folds
         .iter()
-        .map(|f| spec(f.window, f.first, f.count, false))
+        .map(|f| {
+            spec(
+                f.window,
+                f.first,
+                f.count,
+                false,
+                crate::window::Timing::OnTime,
+            )
+        })
         .collect();
     let accs = values_in(accumulators);
     let (accs, errors) = with_instance(slot, |f| window::aggregate(f, &specs, &accs, parts.view()));

@@ -87,7 +87,7 @@ pub use output::Output;
 pub use record::Record;
 pub use state::{ListState, MapState, TimeWindow, ValueState};
 pub use timers::{OnTimer, TimeDomain, Timer};
-pub use window::{Elements, FiredWindow, ProcessWindow, WindowAggregate};
+pub use window::{Elements, FiredWindow, ProcessWindow, Timing, WindowAggregate};
 
 /// Items the export macros use. Not part of the API.
 #[doc(hidden)]

@@ -19,6 +19,9 @@ pub struct FiredWindow<'a> {
     pub window: TimeWindow,
     /// Whether the window fired before and fires again with late elements.
     pub update: bool,
+    /// Where this firing stands relative to the window's end: early (a partial result of
+    /// a count or continuous trigger), on time, or late.
+    pub timing: Timing,
     /// The window's elements; with an incremental aggregate, one element holding the
     /// accumulator (read it with [`Elements::accumulator`]).
     pub elements: Elements<'a>,
@@ -111,6 +114,19 @@ pub struct WindowSpec {
     pub count: u32,
     /// Whether this is a re-firing.
     pub update: bool,
+    /// Early, on time or late.
+    pub timing: Timing,
+}
+
+/// Where a window's firing stands relative to the window's end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Timing {
+    /// Before the end: a partial result.
+    Early,
+    /// At the end.
+    OnTime,
+    /// After the end: late elements updated the window.
+    Late,
 }
 
 /// Runs `f` over the windows of one call, as the host's `process` call does.
@@ -135,6 +151,7 @@ pub fn process_windows<W: ProcessWindow>(
             key: keys.key(key as usize),
             window: w.window,
             update: w.update,
+            timing: w.timing,
             elements: Elements {
                 batch: elements,
                 first: w.first as usize,

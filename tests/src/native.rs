@@ -424,6 +424,10 @@ impl<W: ProcessWindow + Send> WindowFunction for Native<W> {
         &self.label
     }
 
+    fn set_panes(&mut self, panes: Vec<weir::time::Timing>) {
+        self.host.keyed.set_panes(panes);
+    }
+
     fn process(
         &mut self,
         keys: &KeyTable,
@@ -440,7 +444,8 @@ impl<W: ProcessWindow + Send> WindowFunction for Native<W> {
         self.host.broadcast.begin_call(false);
         let specs: Vec<weir_sdk::window::WindowSpec> = windows
             .iter()
-            .map(|w| weir_sdk::window::WindowSpec {
+            .enumerate()
+            .map(|(i, w)| weir_sdk::window::WindowSpec {
                 window: weir_sdk::TimeWindow {
                     start: w.window.start,
                     end: w.window.end,
@@ -448,6 +453,11 @@ impl<W: ProcessWindow + Send> WindowFunction for Native<W> {
                 first: w.first,
                 count: w.count,
                 update: w.update,
+                timing: match self.host.keyed.panes().get(i) {
+                    Some(weir::time::Timing::Early) => weir_sdk::Timing::Early,
+                    Some(weir::time::Timing::Late) => weir_sdk::Timing::Late,
+                    _ => weir_sdk::Timing::OnTime,
+                },
             })
             .collect();
         let headers = sdk_headers(elements);

@@ -477,3 +477,98 @@ path = "out"
         );
     }
 }
+
+#[test]
+fn marker_records_carry_the_watermark_of_a_kafka_partition() {
+    let b = Broker::start();
+    b.create_topic("marked", 1);
+    let t0 = recent() / 10_000 * 10_000;
+    let rec = |value: String| Rec {
+        partition: Some(0),
+        key: None,
+        value: value.into_bytes(),
+        timestamp: Some(recent()),
+        headers: Vec::new(),
+        offset: 0,
+    };
+    // a@t0+1000; a marker at the window's last instant; a@t0+3000, now late; b@t0+12000.
+    b.produce(
+        "marked",
+        &[
+            rec(format!(r#"{{"k":"a","t":{}}}"#, t0 + 1_000)),
+            rec(format!(r#"{{"wm":{}}}"#, t0 + 9_999)),
+            rec(format!(r#"{{"k":"a","t":{}}}"#, t0 + 3_000)),
+            rec(format!(r#"{{"k":"b","t":{}}}"#, t0 + 12_000)),
+        ],
+    );
+    let h = Harness::new();
+    let report = h
+        .run(job(
+            &h,
+            &format!(
+                r#"[job]
+name = "marked"
+parallelism = 1
+
+[sources.in]
+kind = "kafka"
+brokers = "{addr}"
+topics = "marked"
+bounded = true
+
+[sources.in.event_time]
+field = "t"
+watermark_field = "wm"
+watermark_markers = true
+
+[operators.win]
+kind = "window"
+input = "in"
+key_by = {{ field = "k" }}
+window = {{ type = "tumbling", size = "10s" }}
+component = {collect:?}
+
+[sinks.out]
+kind = "file"
+input = "win"
+path = "out"
+
+[sinks.late]
+kind = "file"
+input = "win.late"
+path = "late"
+"#,
+                addr = b.addr,
+                collect = guests::WINDOW_COLLECT,
+            ),
+        ))
+        .unwrap();
+    // The marker ends its batch: a's window fires before a@t0+3000 is read, which is
+    // then late; the marker itself never reaches the window.
+    assert_eq!(
+        h.output("late"),
+        vec![format!(r#"{{"k":"a","t":{}}}"#, t0 + 3_000)]
+    );
+    let mut out: Vec<Value> = h
+        .output("out")
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    out.sort_by_key(|w| w["start"].as_i64());
+    let fired: Vec<(String, i64, usize)> = out
+        .iter()
+        .map(|w| {
+            (
+                w["key"].as_str().unwrap().to_owned(),
+                w["start"].as_i64().unwrap(),
+                w["values"].as_array().unwrap().len(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        fired,
+        vec![("a".to_owned(), t0, 1), ("b".to_owned(), t0 + 10_000, 1)]
+    );
+    let src = report.node("in").unwrap();
+    assert_eq!((src.records_in, src.watermark_markers), (3, 1), "{report}");
+}

@@ -666,6 +666,28 @@ fn triggers_and_evictors_are_checked_against_the_window_they_fire() {
         let line = line_of(&text, extra.lines().last().unwrap());
         assert_problem(&p, line, field, message);
     }
+    // A global window never ends: it needs a trigger, and not a continuous event-time one.
+    let global = "window = { type = \"global\" }\n";
+    let text = edit(&valid(), window, global);
+    let p = Dir::new().problems(&text, &[]);
+    assert_problem(
+        &p,
+        line_of(&text, "type = \"global\""),
+        "operators.count.trigger",
+        "give one",
+    );
+    let text = edit(
+        &valid(),
+        window,
+        &format!("{global}trigger = {{ type = \"continuous-event-time\", interval = \"1s\" }}\n"),
+    );
+    let p = Dir::new().problems(&text, &[]);
+    assert_problem(
+        &p,
+        line_of(&text, "trigger = "),
+        "operators.count.trigger",
+        "end of time",
+    );
     // A valid one resolves into the trigger and evictor it names.
     let ok = with(
         "trigger = { type = \"continuous-event-time\", interval = \"1m\", purging = true }\nevictor = { type = \"time\", keep = \"5s\", after = true }\npane_header = true\n",

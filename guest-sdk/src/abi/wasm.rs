@@ -201,3 +201,15 @@ pub(crate) fn current_watermark() -> i64 {
 pub(crate) fn current_processing_time() -> i64 {
     super::bindings::timed::weir::udf::timers::current_processing_time()
 }
+
+pub(crate) fn pane_timings() -> Vec<crate::window::Timing> {
+    use super::bindings::window::weir::udf::panes;
+    panes::timings()
+        .into_iter()
+        .map(|t| match t {
+            panes::Timing::Early => crate::window::Timing::Early,
+            panes::Timing::OnTime => crate::window::Timing::OnTime,
+            panes::Timing::Late => crate::window::Timing::Late,
+        })
+        .collect()
+}

@@ -78,6 +78,10 @@ pub trait WindowFunction: Send {
     fn reinstantiations(&self) -> u64 {
         0
     }
+    /// The timings of the windows the next `process` fires (what `panes.timings` tells).
+    fn set_panes(&mut self, panes: Vec<crate::time::Timing>) {
+        let _ = panes;
+    }
     /// Processes fired windows.
     fn process(
         &mut self,

@@ -185,6 +185,9 @@ impl WindowFunction for Wasm<crate::wasm::bindings::window_function::Guest> {
     ) -> Result<Output, Failure> {
         WindowInstance::process(&mut self.inst, keys, windows, elements, now_ms)
     }
+    fn set_panes(&mut self, panes: Vec<crate::time::Timing>) {
+        self.inst.data_mut().keyed.set_panes(panes);
+    }
     fn aggregate(
         &mut self,
         keys: &KeyTable,

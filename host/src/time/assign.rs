@@ -39,6 +39,9 @@ pub enum WindowKind {
         /// Inactivity gap.
         gap_ms: i64,
     },
+    /// One window per key holding all its elements, `[i64::MIN, i64::MAX)`: it fires
+    /// only as its trigger says (a count, a processing-time period).
+    Global,
     /// Windows of a number of elements per key.
     Count {
         /// Elements per window.
@@ -126,9 +129,16 @@ pub fn assign(kind: &WindowKind, t: i64, out: &mut Vec<Window>) {
             start: t,
             end: t.saturating_add(gap_ms),
         }),
+        WindowKind::Global => out.push(GLOBAL_WINDOW),
         WindowKind::Count { .. } => {}
     }
 }
+
+/// The one window of a global window assigner.
+pub const GLOBAL_WINDOW: Window = Window {
+    start: i64::MIN,
+    end: i64::MAX,
+};
 
 #[cfg(test)]
 mod tests {

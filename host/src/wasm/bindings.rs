@@ -22,7 +22,7 @@ wasmtime::component::bindgen!({
 pub use self::exports::weir::udf::{
     broadcast_function, map_function, state_migration, timer_function, window_function,
 };
-pub use self::weir::udf::{broadcast_state, keyed_state, log, timers, types};
+pub use self::weir::udf::{broadcast_state, keyed_state, log, panes, timers, types};
 
 impl Default for types::Batch {
     fn default() -> Self {

@@ -10,7 +10,7 @@ use wasmtime::component::{Instance, InstancePre, Linker};
 
 use super::bindings::types::InitContext;
 use super::bindings::{
-    broadcast_function, broadcast_state, keyed_state, log, map_function, state_migration,
+    broadcast_function, broadcast_state, keyed_state, log, map_function, panes, state_migration,
     timer_function, timers, window_function,
 };
 use super::broadcast_host::BroadcastHost;
@@ -146,6 +146,9 @@ pub fn linker(engine: &WasmEngine) -> Result<Linker<StoreData>> {
         |d| &mut d.broadcast,
     )?;
     timers::add_to_linker::<StoreData, wasmtime::component::HasSelf<KeyedHost>>(&mut l, |d| {
+        &mut d.keyed
+    })?;
+    panes::add_to_linker::<StoreData, wasmtime::component::HasSelf<KeyedHost>>(&mut l, |d| {
         &mut d.keyed
     })?;
     Ok(l)

@@ -52,6 +52,8 @@ pub struct KeyedHost {
     timers_committed: Vec<TimerChange>,
     /// The operator's watermark, for `timers.current-watermark`.
     pub(super) watermark: i64,
+    /// The timings of the windows the next process-window call fires.
+    pub(super) panes: Vec<crate::time::Timing>,
 }
 
 impl KeyedHost {
@@ -71,7 +73,18 @@ impl KeyedHost {
             timers_pending: Vec::new(),
             timers_committed: Vec::new(),
             watermark: i64::MIN,
+            panes: Vec::new(),
         }
+    }
+
+    /// The timings of the windows the next process-window call fires (`panes.timings`).
+    pub fn set_panes(&mut self, panes: Vec<crate::time::Timing>) {
+        self.panes = panes;
+    }
+
+    /// The timings set by [`set_panes`](Self::set_panes).
+    pub fn panes(&self) -> &[crate::time::Timing] {
+        &self.panes
     }
 
     /// The key of index `i` of the call in progress.

@@ -1,8 +1,11 @@
-//! The host side of `weir:udf/timers`: timers of the keys of the call in progress,
-//! registered and deleted as keyed state is written: kept only if the call succeeds.
+//! The host side of `weir:udf/timers` (timers of the keys of the call in progress,
+//! registered and deleted as keyed state is written: kept only if the call succeeds) and
+//! of `weir:udf/panes` (the timings of the windows a call fires).
 
+use super::bindings::panes;
 use super::bindings::timers::{self, TimeDomain};
 use super::keyed_host::KeyedHost;
+use crate::time::Timing;
 
 /// A timer a call registered or deleted.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,6 +43,19 @@ impl KeyedHost {
         };
         self.timers_pending.push(change);
         Ok(())
+    }
+}
+
+impl panes::Host for KeyedHost {
+    fn timings(&mut self) -> Vec<panes::Timing> {
+        self.panes
+            .iter()
+            .map(|t| match t {
+                Timing::Early => panes::Timing::Early,
+                Timing::OnTime => panes::Timing::OnTime,
+                Timing::Late => panes::Timing::Late,
+            })
+            .collect()
     }
 }
 

@@ -136,6 +136,7 @@ pub(super) enum WindowType {
     Tumbling,
     Sliding,
     Session,
+    Global,
     Count,
 }
 
@@ -157,7 +158,7 @@ choices! {
     SourceType { "file" => SourceType::File, "kafka" => SourceType::Kafka }
     OperatorType { "map" => OperatorType::Map, "window" => OperatorType::Window, "broadcast" => OperatorType::Broadcast }
     SinkType { "file" => SinkType::File, "stdout" => SinkType::Stdout, "kafka" => SinkType::Kafka }
-    WindowType { "tumbling" => WindowType::Tumbling, "sliding" => WindowType::Sliding, "session" => WindowType::Session, "count" => WindowType::Count }
+    WindowType { "tumbling" => WindowType::Tumbling, "sliding" => WindowType::Sliding, "session" => WindowType::Session, "global" => WindowType::Global, "count" => WindowType::Count }
     TimestampWord { "ingestion" => TimestampWord::Ingestion, "function" => TimestampWord::Function, "kafka" => TimestampWord::Kafka }
     KafkaStartWord { "earliest" => KafkaStartWord::Earliest, "latest" => KafkaStartWord::Latest, "committed" => KafkaStartWord::Committed }
     StateBackendKind { "rocksdb" => StateBackendKind::RocksDb, "memory" => StateBackendKind::Memory }

@@ -230,6 +230,7 @@ pub(super) fn operator(
                     &f("trigger"),
                     t.trigger.as_ref(),
                     window.as_ref(),
+                    t.window.as_ref().map(Spanned::span),
                     time,
                 ),
                 pane_header: t.pane_header.as_ref().is_some_and(|p| *p.get_ref()),

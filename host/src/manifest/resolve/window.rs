@@ -109,6 +109,13 @@ pub(super) fn window(
                 }
             }
         }
+        WindowType::Global => {
+            unexpected(c, t.size.as_ref().map(Spanned::span), "size");
+            unexpected(c, t.slide.as_ref().map(Spanned::span), "slide");
+            unexpected(c, t.gap.as_ref().map(Spanned::span), "gap");
+            unexpected(c, t.offset.as_ref().map(Spanned::span), "offset");
+            Some(WindowKind::Global)
+        }
         WindowType::Count => {
             unexpected(c, t.gap.as_ref().map(Spanned::span), "gap");
             unexpected(c, t.offset.as_ref().map(Spanned::span), "offset");
@@ -165,11 +172,19 @@ pub(super) fn trigger(
     field: &str,
     t: Option<&Spanned<TriggerValue>>,
     window: Option<&WindowKind>,
+    window_at: Option<Range<usize>>,
     time: TimeDomain,
 ) -> Trigger {
     let event = time == TimeDomain::Event;
     let default = Trigger::default_for(event);
     let Some(t) = t else {
+        if matches!(window, Some(WindowKind::Global)) {
+            c.report(
+                window_at,
+                field.to_owned(),
+                "a global window never ends, so it fires only as a trigger says: give one (`count`, `continuous-processing-time`)",
+            );
+        }
         return default;
     };
     let span = Some(t.span());
@@ -243,18 +258,16 @@ pub(super) fn trigger(
                 "an event-time trigger needs event-time windows (`time = \"event\"`)",
             );
         }
+        (TriggerKind::ContinuousEventTime(_), Some(WindowKind::Global)) => {
+            return refuse(
+                c,
+                "a global window's end is the end of time: a `continuous-event-time` trigger would fire every interval up to it at the end of the input",
+            );
+        }
         (TriggerKind::ProcessingTime, _) if event => {
             return refuse(
                 c,
                 "a `processing-time` trigger would fire when the wall clock passes an event-time window's end: use `time = \"processing\"`, or `continuous-processing-time` for early results",
-            );
-        }
-        (k, Some(WindowKind::Session { .. }))
-            if !matches!(k, TriggerKind::EventTime | TriggerKind::ProcessingTime) =>
-        {
-            return refuse(
-                c,
-                "session windows take the default trigger (merging the state of other triggers is not supported yet)",
             );
         }
         _ => {}

@@ -179,6 +179,7 @@ fn call(
         });
     }
     metrics.calls.add(1);
+    function.set_panes(chunk.iter().map(|w| w.timing).collect());
     function.process(&keys.finish(), &fired, &elements, now_ms)
 }
 

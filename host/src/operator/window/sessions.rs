@@ -7,6 +7,7 @@ use std::collections::hash_map::Entry;
 use anyhow::Result;
 
 use super::store::Key;
+use super::triggers::TriggerState;
 use super::{WindowOperator, aggregate, elements};
 use crate::hash::FastMap;
 use crate::operator::Collector;
@@ -125,14 +126,70 @@ impl WindowOperator {
             }
             self.st.write(vec![self.st.put_sessions(&key, set)])?;
             self.schedule(&key, m.result, false);
-            if self.event_time()
-                && self.spec.trigger.kind == TriggerKind::EventTime
-                && max_timestamp(&m.result) <= self.watermark
-            {
-                // A late element fires its session at once, as Flink's event-time trigger.
-                self.fire_windows(&[(key, m.result, Timing::Late)], out)?;
+            self.merge_trigger_state(&key.bytes, &m.merged, m.result);
+            if let Some(timing) = self.session_element(&key.bytes, m.result, t, now) {
+                self.fire_windows(&[(key, m.result, timing)], out)?;
             }
         }
         Ok(())
+    }
+
+    /// The trigger's state of sessions that merged moves to the merged one (Flink's
+    /// `onMerge`): their counts add up, the earliest periodic firing stays.
+    fn merge_trigger_state(&mut self, key: &[u8], merged: &[Window], result: Window) {
+        if self.trig.is_empty() {
+            return;
+        }
+        let mut st = TriggerState::default();
+        let mut any = false;
+        for w in merged.iter().chain(std::iter::once(&result)) {
+            let Some(old) = self.trig.remove(&(key.to_vec(), *w)) else {
+                continue;
+            };
+            any = true;
+            st.count += old.count;
+            if let Some(next) = old.next {
+                self.timers.remove(key, *w, &[(next, TimerKind::Periodic)]);
+                self.ptimers.remove(key, *w, &[(next, TimerKind::Periodic)]);
+                st.next = Some(st.next.map_or(next, |n| n.min(next)));
+            }
+        }
+        if any {
+            self.trig.insert((key.to_vec(), result), st);
+            if let Some(next) = st.next {
+                self.register_periodic(key, result, next);
+            }
+        }
+    }
+
+    /// What the trigger makes of an element (at time `t`) added to session `w`: the
+    /// timing of the firing it causes, if any (a late element; a count reached), and the
+    /// start of periodic firings.
+    fn session_element(&mut self, key: &[u8], w: Window, t: i64, now: i64) -> Option<Timing> {
+        let past_end = self.event_time() && max_timestamp(&w) <= self.watermark;
+        match self.spec.trigger.kind {
+            // A late element fires its session at once, as Flink's event-time trigger.
+            TriggerKind::EventTime | TriggerKind::ContinuousEventTime(_) if past_end => {
+                Some(Timing::Late)
+            }
+            TriggerKind::Count(every) => {
+                let timing = self.timing_now(&w);
+                let st = self.trig.entry((key.to_vec(), w)).or_default();
+                st.count += 1;
+                (st.count >= every).then(|| {
+                    st.count = 0;
+                    timing
+                })
+            }
+            TriggerKind::ContinuousEventTime(interval) => {
+                self.start_periodic(key, w, t, interval);
+                None
+            }
+            TriggerKind::ContinuousProcessingTime(interval) => {
+                self.start_periodic(key, w, now, interval);
+                None
+            }
+            TriggerKind::EventTime | TriggerKind::ProcessingTime => None,
+        }
     }
 }

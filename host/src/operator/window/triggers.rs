@@ -97,7 +97,7 @@ impl WindowOperator {
 
     /// Starts a window's periodic firings at the first multiple of `interval` after `t`,
     /// unless they started.
-    fn start_periodic(&mut self, key: &[u8], w: Window, t: i64, interval: i64) {
+    pub(super) fn start_periodic(&mut self, key: &[u8], w: Window, t: i64, interval: i64) {
         let st = self.trig.entry((key.to_vec(), w)).or_default();
         if st.next.is_some() {
             return;
