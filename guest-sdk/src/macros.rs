@@ -25,11 +25,10 @@
 /// ```
 #[macro_export]
 macro_rules! export_map {
-    ($ty:ty, timers) => {
+    (@with $ty:ty, { $($extra:tt)* }) => {
         #[cfg(target_arch = "wasm32")]
         const _: () = {
             use $crate::__private::bindings::map::exports::weir::udf::map_function as wit;
-            use $crate::__private::bindings::timed::exports::weir::udf::timer_function as tf;
             use $crate::__private::wit as types;
 
             struct WeirMapExport;
@@ -52,6 +51,17 @@ macro_rules! export_map {
                     INSTANCE.with(|s| $crate::__private::map_process(s, input, keys))
                 }
             }
+
+            $crate::__private::bindings::map::export_world!(
+                WeirMapExport with_types_in $crate::__private::bindings::map
+            );
+
+            $($extra)*
+        };
+    };
+    ($ty:ty, timers) => {
+        $crate::export_map!(@with $ty, {
+            use $crate::__private::bindings::timed::exports::weir::udf::timer_function as tf;
 
             impl tf::Guest for WeirMapExport {
                 fn on_timer(
@@ -62,45 +72,13 @@ macro_rules! export_map {
                 }
             }
 
-            $crate::__private::bindings::map::export_world!(
-                WeirMapExport with_types_in $crate::__private::bindings::map
-            );
             $crate::__private::bindings::timed::export_world!(
                 WeirMapExport with_types_in $crate::__private::bindings::timed
             );
-        };
+        });
     };
     ($ty:ty) => {
-        #[cfg(target_arch = "wasm32")]
-        const _: () = {
-            use $crate::__private::bindings::map::exports::weir::udf::map_function as wit;
-            use $crate::__private::wit as types;
-
-            struct WeirMapExport;
-
-            ::std::thread_local! {
-                static INSTANCE: $crate::__private::Slot<$ty> =
-                    const { ::core::cell::RefCell::new(::core::option::Option::None) };
-            }
-
-            impl wit::Guest for WeirMapExport {
-                fn init(
-                    ctx: types::InitContext,
-                ) -> ::core::result::Result<(), ::std::string::String> {
-                    INSTANCE.with(|s| $crate::__private::init(s, ctx, <$ty as $crate::Map>::init))
-                }
-                fn process(
-                    input: types::Batch,
-                    keys: ::core::option::Option<types::KeyTable>,
-                ) -> types::Output {
-                    INSTANCE.with(|s| $crate::__private::map_process(s, input, keys))
-                }
-            }
-
-            $crate::__private::bindings::map::export_world!(
-                WeirMapExport with_types_in $crate::__private::bindings::map
-            );
-        };
+        $crate::export_map!(@with $ty, {});
     };
 }
 

@@ -266,55 +266,21 @@ pub(super) fn operator(
         _ => OperatorKind::Map,
     };
     if !matches!(kind, OperatorKind::Window { .. }) {
-        not_for(
-            c,
-            t.window.is_some(),
-            t.window.as_ref().map(Spanned::span),
-            "window",
-            "window",
-        );
-        not_for(
-            c,
-            t.time.is_some(),
-            t.time.as_ref().map(Spanned::span),
-            "time",
-            "window",
-        );
-        not_for(
-            c,
-            t.aggregate.is_some(),
-            t.aggregate.as_ref().map(Spanned::span),
-            "aggregate",
-            "window",
-        );
-        not_for(
-            c,
-            t.allowed_lateness.is_some(),
-            t.allowed_lateness.as_ref().map(Spanned::span),
-            "allowed_lateness",
-            "window",
-        );
-        not_for(
-            c,
-            t.trigger.is_some(),
-            t.trigger.as_ref().map(Spanned::span),
-            "trigger",
-            "window",
-        );
-        not_for(
-            c,
-            t.pane_header.is_some(),
-            t.pane_header.as_ref().map(Spanned::span),
-            "pane_header",
-            "window",
-        );
-        not_for(
-            c,
-            t.evictor.is_some(),
-            t.evictor.as_ref().map(Spanned::span),
-            "evictor",
-            "window",
-        );
+        let window_fields = [
+            ("window", t.window.as_ref().map(Spanned::span)),
+            ("time", t.time.as_ref().map(Spanned::span)),
+            ("aggregate", t.aggregate.as_ref().map(Spanned::span)),
+            (
+                "allowed_lateness",
+                t.allowed_lateness.as_ref().map(Spanned::span),
+            ),
+            ("trigger", t.trigger.as_ref().map(Spanned::span)),
+            ("pane_header", t.pane_header.as_ref().map(Spanned::span)),
+            ("evictor", t.evictor.as_ref().map(Spanned::span)),
+        ];
+        for (field, span) in window_fields {
+            not_for(c, span.is_some(), span, field, "window");
+        }
     }
     if !matches!(kind, OperatorKind::Broadcast { .. }) {
         not_for(
