@@ -87,6 +87,14 @@ fn a_swap_that_cannot_start_is_refused_and_the_old_version_keeps_running() {
             "init refuses to start",
         ),
         (
+            swap_request(
+                ComponentSource::Path(guests::INACTIVITY_ALERT.into()),
+                "v2",
+                false,
+            ),
+            "the running version has no timers (world `timed-map`) and the new one does: the operator runs without a timer service",
+        ),
+        (
             counter_with("{\"tag\":\"v2\",\"count_as_map\":true}"),
             "state `count` exists as a value state of type `json:u64`; this function declares it as a map state",
         ),
@@ -136,12 +144,12 @@ fn a_swap_that_cannot_start_is_refused_and_the_old_version_keeps_running() {
         "the old version ran throughout"
     );
     let log = weir::runtime::swap::read_log(&h.dir.path().join("state"));
-    assert_eq!(log.len(), 8);
+    assert_eq!(log.len(), 9);
     assert_eq!(
         log.iter()
             .filter(|r| r.outcome.starts_with("refused"))
             .count(),
-        7
+        8
     );
     // The log names what was refused: the first refusal is the junk file.
     assert_eq!(log[0].new, sha256_of(junk.to_str().unwrap()));

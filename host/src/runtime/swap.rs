@@ -293,9 +293,30 @@ impl SwapContext {
         let migrator: Box<dyn Fn() -> Result<Option<Migrator>>>;
         match o.kind {
             OperatorKind::Map => {
-                let p = self
-                    .wasm
-                    .prepare::<crate::wasm::MapExports>(&n.name, &path, o.limits, init)?;
+                let (_, running) = self.running(node);
+                let p = self.wasm.prepare::<crate::wasm::MapExports>(
+                    &n.name,
+                    &path,
+                    o.limits,
+                    init.clone(),
+                )?;
+                if !running.as_os_str().is_empty() {
+                    let old = self
+                        .wasm
+                        .prepare::<crate::wasm::MapExports>(&n.name, &running, o.limits, init)?;
+                    // The operator's timer service is made at start, for a function
+                    // with timers: a version that adds or drops them needs a restart.
+                    if old.has_timers() != p.has_timers() {
+                        let why = if old.has_timers() {
+                            "has timers (world `timed-map`) and the new one does not: its pending timers would never fire"
+                        } else {
+                            "has no timers (world `timed-map`) and the new one does: the operator runs without a timer service"
+                        };
+                        bail!(
+                            "the running version {why}; stop with a savepoint and start the job with the new version"
+                        );
+                    }
+                }
                 swap = prepared_states(offered(&p)?);
                 for t in &targets {
                     let f = WasmFunctions::map(&p, t.subtask, with_swap(&swap, t))?;

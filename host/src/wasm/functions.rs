@@ -70,7 +70,7 @@ impl MapInstance {
 
     /// Whether the component exports `timer-function`.
     pub fn has_timers(&self) -> bool {
-        self.prepared().indices.timers.is_some()
+        self.prepared().has_timers()
     }
 
     /// `on-timer`: timers that came due, `keys.of-record` giving each one's key.

@@ -86,6 +86,13 @@ pub struct MapIndices {
     pub(super) timers: Option<timer_function::GuestIndices>,
 }
 
+impl Prepared<MapExports> {
+    /// Whether the component exports `timer-function` (world `timed-map`).
+    pub fn has_timers(&self) -> bool {
+        self.indices.timers.is_some()
+    }
+}
+
 impl Exports for MapExports {
     type Indices = MapIndices;
     const WORLD: &'static str = "weir:udf/map";
