@@ -47,6 +47,26 @@ window = {{ type = "tumbling", size = "1s" }}
 aggregate = "function"
 component = {collect:?}
 
+# A purging count trigger: a key's records are 500 ms apart, so each of its 1 s windows
+# fires once, at its 2nd element; a restore between the two must keep the count.
+[operators.pairs]
+kind = "window"
+input = "in"
+key_by = {{ field = "k" }}
+window = {{ type = "tumbling", size = "1s" }}
+trigger = {{ type = "count", count = 2, purging = true }}
+component = {pairs:?}
+
+[sinks.paired]
+kind = "file"
+input = "pairs"
+path = "pairs"
+
+[sinks.paired-late]
+kind = "file"
+input = "pairs.late"
+path = "pairs-late"
+
 # A timer per record, all due after the input's last timestamp: each fires once, at the
 # end, so the alerts show every timer registered before a checkpoint was restored.
 [operators.timers]
@@ -79,6 +99,7 @@ path = "late"
         counter = guests::KEYED_COUNTER,
         collect = guests::WINDOW_SUM,
         alert = guests::INACTIVITY_ALERT,
+        pairs = guests::WINDOW_COLLECT,
         restart = if extra.contains("[job.restart]") {
             ""
         } else {
@@ -146,7 +167,7 @@ fn run_until_checkpoints(job: Job, options: RunOptions, checkpoints: u64) -> Job
     handle
 }
 
-const SINKS: [&str; 4] = ["counts", "windows", "late", "alerts"];
+const SINKS: [&str; 6] = ["counts", "windows", "late", "alerts", "pairs", "pairs-late"];
 
 #[test]
 fn a_checkpoint_restores_at_another_parallelism_to_the_same_output() {
@@ -160,6 +181,9 @@ fn a_checkpoint_restores_at_another_parallelism_to_the_same_output() {
         20_000,
         "one alert per record (a timer each, all fire)"
     );
+    // 100 keys, each with a record every 500 ms over 100 s: 100 windows of 2 per key.
+    assert_eq!(want[4].len(), 100 * 100, "one firing per key and second");
+    assert!(want[5].is_empty());
     for to in [3, 1] {
         let h = Harness::new();
         inputs(&h, 10_000);

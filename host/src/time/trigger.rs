@@ -43,6 +43,15 @@ impl Trigger {
         }
     }
 
+    /// Whether the trigger keeps state per window (a count, the next periodic firing):
+    /// the end-of-window triggers keep none.
+    pub fn keeps_state(&self) -> bool {
+        !matches!(
+            self.kind,
+            TriggerKind::EventTime | TriggerKind::ProcessingTime
+        )
+    }
+
     /// Whether windows in event time (`event_time`) or processing time fire at their end
     /// in their own time: all but count triggers, and continuous processing-time triggers
     /// of event-time windows (which fire only on the processing clock, as Flink's).

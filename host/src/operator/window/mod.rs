@@ -480,7 +480,9 @@ impl Operator for WindowOperator {
 
     fn prepare_snapshot(&mut self) -> Result<Vec<u8>> {
         self.st.record_fired(self.fired.iter())?;
-        self.st.record_triggers(self.trig.iter())?;
+        if self.spec.trigger.keeps_state() {
+            self.st.record_triggers(self.trig.iter())?;
+        }
         Ok(self.st.cached())
     }
 
