@@ -11,6 +11,8 @@
 
 mod acc_cache;
 mod aggregate;
+mod aligned;
+mod aligned_op;
 mod count;
 pub mod elements;
 mod fire;
@@ -84,6 +86,9 @@ pub struct WindowOperator {
     trig: FastMap<(Vec<u8>, Window), TriggerState>,
     watermark: i64,
     scratch: Vec<Window>,
+    /// Accumulators of aligned windows that fire once, window by window (then `timers`,
+    /// `fired` and `trig` stay empty).
+    aligned: Option<aligned::Aligned>,
 }
 
 impl WindowOperator {
@@ -109,6 +114,8 @@ impl WindowOperator {
             trig: FastMap::default(),
             watermark: i64::MIN,
             scratch: Vec::new(),
+            aligned: aligned_path(&spec)
+                .map(|counting| aligned::Aligned::new(counting, spec.cache_bytes)),
         })
     }
 
@@ -165,6 +172,9 @@ impl WindowOperator {
     }
 
     fn process_time_windows(&mut self, k: KeyedBatch, out: &mut Collector) -> Result<()> {
+        if self.aligned.is_some() {
+            return self.absorb_aligned(k, out);
+        }
         let now = self.clock.now_ms();
         let mut groups: Vec<Group> = Vec::new();
         let mut index: FastMap<(u32, Window), usize> = FastMap::default();
@@ -397,6 +407,7 @@ impl WindowOperator {
     /// `time`, one timer time after the other, so periodic firings those firings
     /// register come in their turn.
     fn advance(&mut self, time: i64, out: &mut Collector) -> Result<()> {
+        self.fire_aligned(time, out)?;
         while let Some(t) = self.timers.next_time().filter(|&t| t <= time) {
             let due = self.timers.due(t);
             self.on_timers(due, true, out)?;
@@ -483,7 +494,11 @@ impl Operator for WindowOperator {
         if self.spec.trigger.keeps_state() {
             self.st.record_triggers(self.trig.iter())?;
         }
-        Ok(self.st.cached())
+        let mut overlay = self.st.cached();
+        if let Some(a) = &self.aligned {
+            a.overlay(&self.st, &mut overlay);
+        }
+        Ok(overlay)
     }
 
     fn final_state(&mut self) -> Result<crate::checkpoint::OperatorState> {
@@ -543,7 +558,9 @@ impl Operator for WindowOperator {
             Finish::Drained if !self.event_time() => self.advance(i64::MAX, out)?,
             Finish::Drained => {}
             Finish::Stopped => {
-                let open = if self.spec.trigger.fires_at_end(self.event_time()) {
+                let open = if let Some(a) = &self.aligned {
+                    a.open()
+                } else if self.spec.trigger.fires_at_end(self.event_time()) {
                     self.timers.count(TimerKind::Fire)
                 } else {
                     self.timers.count(TimerKind::Cleanup)
@@ -558,8 +575,26 @@ impl Operator for WindowOperator {
         }
         // Leave the backend complete (what `--keep-state` keeps).
         self.st.flush()?;
+        if let Some(a) = &mut self.aligned {
+            a.flush(self.st.keyed.backend(), &self.st)?;
+        }
         Ok(())
     }
+}
+
+/// Whether windows of `spec` take the aligned path (and whether they count): aggregating
+/// tumbling or sliding windows whose trigger fires once, at their end, with no allowed
+/// lateness (each fires once and is gone), and no evictor.
+fn aligned_path(spec: &WindowSpec) -> Option<bool> {
+    let event_time = spec.time == TimeDomain::Event;
+    let aligned = matches!(
+        spec.kind,
+        WindowKind::Tumbling { .. } | WindowKind::Sliding { .. }
+    );
+    let once = spec.trigger == crate::time::Trigger::default_for(event_time)
+        && (spec.allowed_lateness == 0 || !event_time);
+    let kind = spec.aggregate?;
+    (aligned && once && spec.evictor.is_none()).then_some(kind == WindowAggregateKind::Count)
 }
 
 /// Drops records that could not be keyed (they went to the error policy).

@@ -14,6 +14,13 @@ impl WindowOperator {
         self.watermark = watermark;
         self.st.restored();
         let (windows, fired) = self.st.saved_windows()?;
+        if let Some(a) = &mut self.aligned {
+            // Aligned windows have no timers: their accumulators are read back as they fire.
+            for (key, w) in windows {
+                a.restored(&w, &key, self.st.keyed.group(&key));
+            }
+            return Ok(());
+        }
         self.fired.extend(fired);
         let mut timers = Vec::with_capacity(2 * windows.len());
         let fires_at_end = self.spec.trigger.fires_at_end(self.event_time());

@@ -38,7 +38,8 @@ pub struct Key {
     pub group: u16,
 }
 
-fn ns(w: &Window) -> Namespace {
+/// The namespace of a window's state.
+pub(super) fn ns(w: &Window) -> Namespace {
     Namespace::Window {
         start: w.start,
         end: w.end,
@@ -67,6 +68,11 @@ impl WindowState {
             group: self.keyed.group(&bytes),
             bytes,
         }
+    }
+
+    /// The id of the accumulators' state.
+    pub fn acc_id(&self) -> u32 {
+        self.acc.id
     }
 
     /// Where a window's elements are.
