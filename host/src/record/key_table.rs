@@ -47,6 +47,15 @@ impl KeyTableBuilder {
         index
     }
 
+    /// Adds the next record with a key the table does not hold (the caller knows: the
+    /// keys of one window's firing are distinct), without looking it up; returns its
+    /// index. A later [`KeyTableBuilder::push`] of the same key would add it again.
+    pub fn push_new(&mut self, key: &[u8]) -> u32 {
+        let index = self.add(key);
+        self.table.of_record.push(index);
+        index
+    }
+
     /// The index of `key`, adding it if new (without adding a record).
     pub fn intern(&mut self, key: &[u8]) -> u32 {
         let hash = xxh3_64(key);

@@ -13,16 +13,15 @@
 //! read the value back when the window fires (or an element comes for it).
 
 use std::collections::BTreeMap;
+use std::hash::BuildHasher;
 
 use anyhow::{Context, Result};
 
-use crate::hash::FastMap;
+use hashbrown::HashTable;
+
+use crate::hash::FastState;
 use crate::state::{StateBackend, WriteOp};
 use crate::time::Window;
-
-/// What an entry costs besides its key: the hash table's slot, the boxed key's header and
-/// the allocator's (an estimate, to bound memory, not an exact count).
-const ENTRY_OVERHEAD: usize = 80;
 
 /// An accumulator.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,7 +68,6 @@ impl Acc {
 
 #[derive(Debug)]
 struct Entry {
-    group: u16,
     acc: Acc,
     /// Whether the backend lacks this value.
     dirty: bool,
@@ -92,13 +90,17 @@ impl KeyList {
         self.groups.push(group);
     }
 
+    fn key(&self, i: usize) -> &[u8] {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        &self.bytes[start..self.ends[i] as usize]
+    }
+
     fn iter(&self) -> impl Iterator<Item = (&[u8], u16)> + '_ {
-        let mut start = 0;
-        self.ends.iter().zip(&self.groups).map(move |(&end, &g)| {
-            let k = &self.bytes[start as usize..end as usize];
-            start = end;
-            (k, g)
-        })
+        (0..self.len()).map(|i| (self.key(i), self.groups[i]))
+    }
+
+    fn len(&self) -> usize {
+        self.ends.len()
     }
 
     fn is_empty(&self) -> bool {
@@ -106,17 +108,63 @@ impl KeyList {
     }
 }
 
-/// One window's accumulators.
+/// One window's accumulators: keys in one buffer, an index over them (no allocation
+/// per key).
 #[derive(Debug, Default)]
 struct Slot {
-    live: FastMap<Box<[u8]>, Entry>,
+    index: HashTable<u32>,
+    live: KeyList,
+    entries: Vec<Entry>,
     /// Keys whose accumulator was written back and dropped from memory (some may have
     /// been read back into `live` since).
     spilled: KeyList,
 }
 
-/// A fired window's accumulators, sorted by key.
-pub type Firing = Vec<(Vec<u8>, Acc)>;
+impl Slot {
+    fn find(&self, hash: u64, key: &[u8]) -> Option<usize> {
+        self.index
+            .find(hash, |&i| self.live.key(i as usize) == key)
+            .map(|&i| i as usize)
+    }
+
+    fn insert(&mut self, hasher: &FastState, hash: u64, key: &[u8], group: u16, e: Entry) {
+        let Slot {
+            index,
+            live,
+            entries,
+            ..
+        } = self;
+        let i = live.len() as u32;
+        live.push(key, group);
+        entries.push(e);
+        index.insert_unique(hash, i, |&j| hasher.hash_one(live.key(j as usize)));
+    }
+
+    /// Bytes it takes besides the entries' heap values (estimated).
+    fn heap(&self) -> usize {
+        self.live.bytes.capacity()
+            + 6 * self.live.ends.capacity()
+            + self.entries.capacity() * std::mem::size_of::<Entry>()
+            + self.index.capacity() * 5
+    }
+}
+
+/// A fired window's accumulators, in order of their keys.
+#[derive(Debug, Default)]
+pub struct Firing {
+    keys: KeyList,
+    accs: Vec<Acc>,
+    order: Vec<u32>,
+}
+
+impl Firing {
+    /// Keys and accumulators, in order of the keys.
+    pub fn iter(&self) -> impl Iterator<Item = (&[u8], &Acc)> + '_ {
+        self.order
+            .iter()
+            .map(|&i| (self.keys.key(i as usize), &self.accs[i as usize]))
+    }
+}
 
 /// How accumulators are keyed in the backend: the state key of (key, key group, window).
 pub trait AccKeys {
@@ -129,9 +177,10 @@ pub trait AccKeys {
 pub struct Aligned {
     /// By (end, start): windows fire in order of their end.
     windows: BTreeMap<(i64, i64), Slot>,
+    hasher: FastState,
     counting: bool,
-    /// Bytes the live entries take (estimated).
-    bytes: usize,
+    /// Bytes the values take beyond their entries (estimated).
+    values: usize,
     capacity: usize,
     /// Whether some window has keys only in the backend.
     spilled: bool,
@@ -150,8 +199,9 @@ impl Aligned {
     pub fn new(counting: bool, capacity: usize) -> Self {
         Self {
             windows: BTreeMap::new(),
+            hasher: FastState::default(),
             counting,
-            bytes: 0,
+            values: 0,
             capacity,
             spilled: false,
         }
@@ -165,54 +215,53 @@ impl Aligned {
 
     /// Adds `n` to the count of `key` in `w`.
     pub fn count(&mut self, w: &Window, key: &[u8], group: u16, n: u64) {
+        let hash = self.hasher.hash_one(key);
         let slot = self.windows.entry(slot_of(w)).or_default();
-        match slot.live.get_mut(key) {
-            Some(e) => {
+        match slot.find(hash, key) {
+            Some(i) => {
+                let e = &mut slot.entries[i];
                 if let Acc::Count(c) = &mut e.acc {
                     *c += n;
                 }
                 e.dirty = true;
             }
             None => {
-                self.bytes += key.len() + ENTRY_OVERHEAD;
-                slot.live.insert(
-                    key.into(),
-                    Entry {
-                        group,
-                        acc: Acc::Count(n),
-                        dirty: true,
-                        in_backend: false,
-                    },
-                );
+                let e = Entry {
+                    acc: Acc::Count(n),
+                    dirty: true,
+                    in_backend: false,
+                };
+                slot.insert(&self.hasher, hash, key, group, e);
             }
         }
     }
 
     /// The accumulator of `key` in `w`, if it has one in memory.
     pub fn get(&self, w: &Window, key: &[u8]) -> Option<&Acc> {
-        self.windows.get(&slot_of(w))?.live.get(key).map(|e| &e.acc)
+        let slot = self.windows.get(&slot_of(w))?;
+        let i = slot.find(self.hasher.hash_one(key), key)?;
+        Some(&slot.entries[i].acc)
     }
 
     /// Sets the accumulator of `key` in `w`.
     pub fn put(&mut self, w: &Window, key: &[u8], group: u16, acc: Vec<u8>) {
+        let hash = self.hasher.hash_one(key);
         let slot = self.windows.entry(slot_of(w)).or_default();
-        match slot.live.get_mut(key) {
-            Some(e) => {
-                self.bytes = self.bytes + acc.len() - e.acc.heap();
+        self.values += acc.len();
+        match slot.find(hash, key) {
+            Some(i) => {
+                let e = &mut slot.entries[i];
+                self.values -= e.acc.heap();
                 e.acc = Acc::Bytes(acc);
                 e.dirty = true;
             }
             None => {
-                self.bytes += key.len() + acc.len() + ENTRY_OVERHEAD;
-                slot.live.insert(
-                    key.into(),
-                    Entry {
-                        group,
-                        acc: Acc::Bytes(acc),
-                        dirty: true,
-                        in_backend: false,
-                    },
-                );
+                let e = Entry {
+                    acc: Acc::Bytes(acc),
+                    dirty: true,
+                    in_backend: false,
+                };
+                slot.insert(&self.hasher, hash, key, group, e);
             }
         }
     }
@@ -227,9 +276,9 @@ impl Aligned {
     ) -> Result<()> {
         let mut missing: Vec<(Window, &[u8], u16)> = wanted
             .filter(|(w, k, _)| {
-                self.windows
-                    .get(&slot_of(w))
-                    .is_some_and(|s| !s.spilled.is_empty() && !s.live.contains_key(*k))
+                self.windows.get(&slot_of(w)).is_some_and(|s| {
+                    !s.spilled.is_empty() && s.find(self.hasher.hash_one(k), k).is_none()
+                })
             })
             .collect();
         missing.sort_unstable();
@@ -248,17 +297,15 @@ impl Aligned {
         for ((w, k, g), value) in missing.into_iter().zip(backend.multi_get(&at)?) {
             let Some(value) = value else { continue };
             let acc = Acc::decode(self.counting, value)?;
-            self.bytes += k.len() + acc.heap() + ENTRY_OVERHEAD;
+            self.values += acc.heap();
+            let e = Entry {
+                acc,
+                dirty: false,
+                in_backend: true,
+            };
+            let hash = self.hasher.hash_one(k);
             let slot = self.windows.entry(slot_of(&w)).or_default();
-            slot.live.insert(
-                k.into(),
-                Entry {
-                    group: g,
-                    acc,
-                    dirty: false,
-                    in_backend: true,
-                },
-            );
+            slot.insert(&self.hasher, hash, k, g, e);
         }
         Ok(())
     }
@@ -274,8 +321,8 @@ impl Aligned {
     }
 
     /// Takes the earliest window if its last instant (`end - 1`) is at or before `time`:
-    /// its accumulators, sorted by key (read back from `backend` where written back; the
-    /// backend's copies are deleted).
+    /// its accumulators (read back from `backend` where written back; the backend's
+    /// copies are deleted).
     pub fn take_due(
         &mut self,
         time: i64,
@@ -291,42 +338,46 @@ impl Aligned {
         let (at, slot) = entry.remove_entry();
         let w = window_of(&at);
         let mut deletes = Vec::new();
-        let mut out: Firing = Vec::with_capacity(slot.live.len());
+        let mut accs = Vec::with_capacity(slot.entries.len());
+        for (i, e) in slot.entries.into_iter().enumerate() {
+            self.values -= e.acc.heap();
+            if e.in_backend {
+                let mut b = Vec::new();
+                keys.acc_key_into(&mut b, slot.live.key(i), slot.live.groups[i], &w);
+                deletes.push(WriteOp::Delete(b));
+            }
+            accs.push(e.acc);
+        }
+        let mut fired = slot.live;
         if !slot.spilled.is_empty() {
+            let mut seen = crate::hash::FastSet::default();
             let rest: Vec<(&[u8], u16)> = slot
                 .spilled
                 .iter()
-                .filter(|(k, _)| !slot.live.contains_key(*k))
+                .filter(|(k, _)| {
+                    let hash = self.hasher.hash_one(k);
+                    slot.index
+                        .find(hash, |&i| fired.key(i as usize) == *k)
+                        .is_none()
+                        && seen.insert(*k)
+                })
                 .collect();
-            let mut state_keys = Vec::with_capacity(rest.len());
-            for (k, g) in &rest {
-                let mut b = Vec::new();
-                keys.acc_key_into(&mut b, k, *g, &w);
-                state_keys.push(b);
-            }
-            let mut seen = crate::hash::FastSet::default();
-            for (((k, _), value), sk) in rest
+            let state_keys: Vec<Vec<u8>> = rest
                 .iter()
-                .zip(backend.multi_get(&state_keys)?)
-                .zip(state_keys)
-            {
-                if !seen.insert(*k) {
-                    continue;
-                }
+                .map(|(k, g)| {
+                    let mut b = Vec::new();
+                    keys.acc_key_into(&mut b, k, *g, &w);
+                    b
+                })
+                .collect();
+            let values = backend.multi_get(&state_keys)?;
+            for (((k, g), value), sk) in rest.into_iter().zip(values).zip(state_keys) {
                 if let Some(v) = value {
-                    out.push((k.to_vec(), Acc::decode(self.counting, v)?));
+                    fired.push(k, g);
+                    accs.push(Acc::decode(self.counting, v)?);
                 }
                 deletes.push(WriteOp::Delete(sk));
             }
-        }
-        for (k, e) in slot.live {
-            self.bytes -= k.len() + e.acc.heap() + ENTRY_OVERHEAD;
-            if e.in_backend {
-                let mut b = Vec::new();
-                keys.acc_key_into(&mut b, &k, e.group, &w);
-                deletes.push(WriteOp::Delete(b));
-            }
-            out.push((k.into_vec(), e.acc));
         }
         if self.windows.values().all(|s| s.spilled.is_empty()) {
             self.spilled = false;
@@ -334,8 +385,16 @@ impl Aligned {
         if !deletes.is_empty() {
             backend.write(deletes)?;
         }
-        out.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        Ok(Some((w, out)))
+        let mut order: Vec<u32> = (0..fired.len() as u32).collect();
+        order.sort_unstable_by(|&a, &b| fired.key(a as usize).cmp(fired.key(b as usize)));
+        Ok(Some((
+            w,
+            Firing {
+                keys: fired,
+                accs,
+                order,
+            },
+        )))
     }
 
     /// The values the backend lacks, as a snapshot overlay appended to `out`.
@@ -343,14 +402,11 @@ impl Aligned {
         let (mut at, mut buf) = (Vec::new(), Vec::new());
         for (s, slot) in &self.windows {
             let w = window_of(s);
-            for (k, e) in slot.live.iter().filter(|(_, e)| e.dirty) {
+            for (i, e) in slot.entries.iter().enumerate().filter(|(_, e)| e.dirty) {
                 at.clear();
-                keys.acc_key_into(&mut at, k, e.group, &w);
-                crate::state::snapshot::encode_overlay_entry(
-                    out,
-                    &at,
-                    Some(e.acc.encode(&mut buf)),
-                );
+                keys.acc_key_into(&mut at, slot.live.key(i), slot.live.groups[i], &w);
+                let value = e.acc.encode(&mut buf);
+                crate::state::snapshot::encode_overlay_entry(out, &at, Some(value));
             }
         }
     }
@@ -361,9 +417,9 @@ impl Aligned {
         let mut buf = Vec::new();
         for (s, slot) in &mut self.windows {
             let w = window_of(s);
-            for (k, e) in slot.live.iter_mut().filter(|(_, e)| e.dirty) {
+            for (i, e) in slot.entries.iter_mut().enumerate().filter(|(_, e)| e.dirty) {
                 let mut at = Vec::new();
-                keys.acc_key_into(&mut at, k, e.group, &w);
+                keys.acc_key_into(&mut at, slot.live.key(i), slot.live.groups[i], &w);
                 ops.push(WriteOp::Put(at, e.acc.encode(&mut buf).to_vec()));
                 e.dirty = false;
                 e.in_backend = true;
@@ -375,19 +431,27 @@ impl Aligned {
         backend.write(ops)
     }
 
+    /// Bytes the entries in memory take (estimated).
+    fn bytes(&self) -> usize {
+        self.values + self.windows.values().map(Slot::heap).sum::<usize>()
+    }
+
     /// Past its capacity: writes every value back and keeps only the keys.
     pub fn maybe_spill(&mut self, backend: &dyn StateBackend, keys: &dyn AccKeys) -> Result<()> {
-        if self.bytes <= self.capacity {
+        // Checked every batch: the estimate walks the windows (a few), not the entries.
+        if self.bytes() <= self.capacity {
             return Ok(());
         }
         self.flush(backend, keys)?;
         for slot in self.windows.values_mut() {
-            for (k, e) in slot.live.drain() {
-                slot.spilled.push(&k, e.group);
+            let live = std::mem::take(&mut slot.live);
+            for (k, g) in live.iter() {
+                slot.spilled.push(k, g);
             }
-            slot.live.shrink_to_fit();
+            slot.entries = Vec::new();
+            slot.index = HashTable::new();
         }
-        self.bytes = 0;
+        self.values = 0;
         self.spilled = true;
         backend.settle();
         Ok(())
@@ -398,12 +462,13 @@ impl Aligned {
         self.windows
             .values()
             .map(|s| {
-                s.live.len()
-                    + s.spilled
-                        .iter()
-                        .filter(|(k, _)| !s.live.contains_key(*k))
-                        .collect::<crate::hash::FastSet<_>>()
-                        .len()
+                let written_back: crate::hash::FastSet<&[u8]> = s
+                    .spilled
+                    .iter()
+                    .map(|(k, _)| k)
+                    .filter(|k| s.find(self.hasher.hash_one(k), k).is_none())
+                    .collect();
+                s.live.len() + written_back.len()
             })
             .sum()
     }
@@ -429,7 +494,7 @@ mod tests {
     fn counts(f: &Firing) -> Vec<(String, u64)> {
         f.iter()
             .map(|(k, a)| match a {
-                Acc::Count(n) => (String::from_utf8(k.clone()).unwrap(), *n),
+                Acc::Count(n) => (String::from_utf8(k.to_vec()).unwrap(), *n),
                 Acc::Bytes(_) => panic!("a count"),
             })
             .collect()
@@ -465,10 +530,11 @@ mod tests {
     #[test]
     fn past_its_capacity_it_writes_back_reads_back_and_deletes_what_it_wrote() {
         let b = MemoryBackend::default();
-        let mut a = Aligned::new(true, 3 * (1 + ENTRY_OVERHEAD));
+        let mut a = Aligned::new(true, usize::MAX);
         for k in ["a", "b", "c"] {
             a.count(&W0, k.as_bytes(), 0, 1);
         }
+        a.capacity = a.bytes();
         a.maybe_spill(&b, &Plain).unwrap();
         assert!(!a.has_spilled(), "at capacity: kept");
         a.count(&W1, b"d", 0, 5);
@@ -540,6 +606,7 @@ mod tests {
         a.flush(&b, &Plain).unwrap();
         assert_eq!(b.get(b"0/k").unwrap(), Some(b"acc+1".to_vec()));
         let (_, f) = a.take_due(9, &b, &Plain).unwrap().unwrap();
+        let f: Vec<(Vec<u8>, Acc)> = f.iter().map(|(k, a)| (k.to_vec(), a.clone())).collect();
         assert_eq!(f, vec![(b"k".to_vec(), Acc::Bytes(b"acc+1".to_vec()))]);
         assert_eq!(b.get(b"0/k").unwrap(), None);
     }

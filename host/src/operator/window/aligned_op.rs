@@ -143,9 +143,9 @@ impl WindowOperator {
             timing: Timing::OnTime,
         };
         let at = Some(max_timestamp(&w));
-        let mut set = FiredSet::default();
+        let mut set = FiredSet::distinct_keys();
         let mut buf = Vec::new();
-        for (key, acc) in accs {
+        for (key, acc) in accs.iter() {
             set.push_accumulator(key, w, pane, at, acc.encode(&mut buf));
         }
         fire::fire(

@@ -103,7 +103,7 @@ impl WindowOperator {
         let Some(kind) = self.spec.aggregate else {
             for (key, window, elements) in due {
                 set.push(
-                    key.bytes,
+                    &key.bytes,
                     window,
                     ON_TIME,
                     latest(&elements),
@@ -137,7 +137,7 @@ impl WindowOperator {
             out,
         )?;
         for ((key, window, elements), acc) in due.into_iter().zip(accs) {
-            set.push_accumulator(key.bytes, window, ON_TIME, latest(&elements), &acc);
+            set.push_accumulator(&key.bytes, window, ON_TIME, latest(&elements), &acc);
         }
         Ok(set)
     }

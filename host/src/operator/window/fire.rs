@@ -24,8 +24,8 @@ const CALL_ELEMENTS: usize = 8 * 1024;
 /// A window to fire.
 #[derive(Debug)]
 pub struct Fired {
-    /// Its key.
-    pub key: Vec<u8>,
+    /// Where its key is in the set's keys.
+    key: (u32, u32),
     /// Its bounds.
     pub window: Window,
     /// Whether it fired before.
@@ -57,13 +57,25 @@ pub struct Pane {
 pub struct FiredSet {
     windows: Vec<Fired>,
     elements: Batch,
+    /// The windows' keys, one after the other.
+    keys: Vec<u8>,
+    /// Whether no key comes twice (one window of many keys).
+    distinct_keys: bool,
 }
 
 impl FiredSet {
+    /// An empty set whose windows all have different keys.
+    pub fn distinct_keys() -> Self {
+        Self {
+            distinct_keys: true,
+            ..Self::default()
+        }
+    }
+
     /// Adds a window with its elements.
     pub fn push<'a>(
         &mut self,
-        key: Vec<u8>,
+        key: &[u8],
         window: Window,
         pane: Pane,
         timestamp: Option<i64>,
@@ -79,7 +91,7 @@ impl FiredSet {
     /// Adds a window with its accumulator.
     pub fn push_accumulator(
         &mut self,
-        key: Vec<u8>,
+        key: &[u8],
         window: Window,
         pane: Pane,
         timestamp: Option<i64>,
@@ -91,9 +103,11 @@ impl FiredSet {
     }
 
     /// Adds a window whose elements are those from `first` on.
-    fn add(&mut self, key: Vec<u8>, window: Window, pane: Pane, ts: Option<i64>, first: u32) {
+    fn add(&mut self, key: &[u8], window: Window, pane: Pane, ts: Option<i64>, first: u32) {
+        let start = self.keys.len() as u32;
+        self.keys.extend_from_slice(key);
         self.windows.push(Fired {
-            key,
+            key: (start, self.keys.len() as u32),
             window,
             update: pane.update,
             timing: pane.timing,
@@ -101,6 +115,11 @@ impl FiredSet {
             first,
             count: self.elements.len() as u32 - first,
         });
+    }
+
+    /// The key of `w`.
+    fn key_of(&self, w: &Fired) -> &[u8] {
+        &self.keys[w.key.0 as usize..w.key.1 as usize]
     }
 
     fn elements_of(&self, w: &Fired) -> impl Iterator<Item = RecordRef<'_>> + '_ {
@@ -163,7 +182,11 @@ fn call(
     let mut elements = Batch::default();
     let mut fired = Vec::with_capacity(chunk.len());
     for w in chunk {
-        keys.push(&w.key);
+        if set.distinct_keys {
+            keys.push_new(set.key_of(w));
+        } else {
+            keys.push(set.key_of(w));
+        }
         let first = elements.len() as u32;
         for r in set.elements_of(w) {
             elements.push_record(&r);
@@ -227,14 +250,14 @@ fn failed(
         "the window [{}, {}) of key {} failed ({} element{}): {message}",
         w.window.start,
         w.window.end,
-        String::from_utf8_lossy(&w.key),
+        String::from_utf8_lossy(set.key_of(w)),
         w.count,
         if w.count == 1 { "" } else { "s" }
     );
     errors.window_failed();
     for r in set.elements_of(w) {
         let r = RecordRef {
-            key: r.key.or(Some(&w.key)),
+            key: r.key.or(Some(set.key_of(w))),
             ..r
         };
         errors.failed(&r, &message, out)?;

@@ -323,7 +323,7 @@ impl WindowOperator {
                     let Some(acc) = acc else { continue };
                     let pane = self.pane(key, *w, *timing);
                     let at = Some(max_timestamp(w));
-                    set.push_accumulator(key.bytes.clone(), *w, pane, at, &acc);
+                    set.push_accumulator(&key.bytes, *w, pane, at, &acc);
                 }
             }
             None => {
@@ -336,7 +336,7 @@ impl WindowOperator {
                     let pane = self.pane(key, *w, *timing);
                     let at = Some(max_timestamp(w));
                     let Some(ev) = self.spec.evictor else {
-                        set.push(key.bytes.clone(), *w, pane, at, elements.iter());
+                        set.push(&key.bytes, *w, pane, at, elements.iter());
                         continue;
                     };
                     let stamps: Vec<Option<i64>> = elements.iter().map(|r| r.timestamp).collect();
@@ -349,9 +349,9 @@ impl WindowOperator {
                             .map(|(r, _)| r)
                     };
                     if ev.after {
-                        set.push(key.bytes.clone(), *w, pane, at, elements.iter());
+                        set.push(&key.bytes, *w, pane, at, elements.iter());
                     } else {
-                        set.push(key.bytes.clone(), *w, pane, at, kept());
+                        set.push(&key.bytes, *w, pane, at, kept());
                     }
                     if keeps.iter().any(|k| !k) {
                         evicted.push(self.st.put_elements(key, w, kept()));
