@@ -8,7 +8,12 @@
 //!
 //!   cargo bench -p weir-tests --bench keys -- [--keys 100,10000,200000,1000000]
 //!       [--events 5000000] [--runs 3] [--data-root DIR] [--checkpoint 1s]
-//!       [--flink ../shared/bench/flink/run.sh]
+//!       [--flink ../shared/bench/flink/run.sh] [--users 1000000]
+//!       [--session-events 2000000]
+//!
+//! Then the sessions example (session windows keyed by user) with `--users` users
+//! (0: skip it), against its native twin, checked against sessions computed without
+//! weir.
 //!
 //! Inputs are generated once per (keys, events) under DIR (default: the target
 //! directory's `bench-data`), two ads per campaign, two event files (as many as the
@@ -27,7 +32,7 @@ use std::time::Instant;
 use weir::operator::NativeFunctions;
 use weir::runtime::RunOptions;
 use weir_tests::bench::{arg, job, median, natively, throughput};
-use weir_tests::{Harness, native, read_lines, weir_bin, ysb};
+use weir_tests::{Harness, native, read_lines, sessions, weir_bin, ysb};
 
 /// One process's wall time (s) and peak resident memory (bytes).
 struct Measured {
@@ -128,12 +133,7 @@ fn check(what: &str, lines: &[String], expected: &BTreeMap<(String, i64), u64>) 
 }
 
 /// Runs the job in `manifest`, whose sinks and state are under `out`.
-fn weir(
-    manifest: &Path,
-    overrides: &[String],
-    out: &Path,
-    expected: &BTreeMap<(String, i64), u64>,
-) -> Measured {
+fn weir(manifest: &Path, overrides: &[String], out: &Path, check: &dyn Fn(&[String])) -> Measured {
     for d in ["out", "late", ".weir"] {
         let _ = std::fs::remove_dir_all(out.join(d));
         let _ = std::fs::remove_file(out.join(d));
@@ -149,7 +149,7 @@ fn weir(
         .spawn()
         .expect("starting weir");
     let m = wait(child, started, "weir run", &log, Peak::Own);
-    check("weir", &read_lines(&out.join("out")), expected);
+    check(&read_lines(&out.join("out")));
     m
 }
 
@@ -231,6 +231,7 @@ fn main() {
     for &k in &keys {
         let d = data(&root, k, events);
         let expected = ysb::expected_counts(&d).expect("counting the input");
+        let ysb_check = |lines: &[String]| check("weir", lines, &expected);
         let windows = expected.len() as f64;
         let point = h.dir.path().join(format!("k{k}"));
         std::fs::create_dir_all(&point).expect("a folder per point");
@@ -244,10 +245,10 @@ fn main() {
             (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
         if first.is_none() {
             // Warm up: the first run compiles the components into the on-disk cache.
-            weir(&manifest, &overrides, &point, &expected);
+            weir(&manifest, &overrides, &point, &ysb_check);
         }
         for _ in 0..runs {
-            let m = weir(&manifest, &overrides, &point, &expected);
+            let m = weir(&manifest, &overrides, &point, &ysb_check);
             w.push(m.secs);
             w_rss.push(m.rss);
             let _ = std::fs::remove_dir_all(point.join("out"));
@@ -283,4 +284,81 @@ fn main() {
             mib(w_rss)
         );
     }
+    let users: usize = arg("--users").map_or(1_000_000, |v| v.parse().expect("--users N"));
+    if users > 0 {
+        let clicks: usize =
+            arg("--session-events").map_or(2_000_000, |v| v.parse().expect("--session-events N"));
+        sessions_point(&root, &h, users, clicks, runs, &extra, &native_options);
+    }
+}
+
+/// The sessions example (session windows keyed by user, elements kept in state, keyed
+/// state in the function) at `users` users: weir and the native functions.
+fn sessions_point(
+    root: &Path,
+    h: &Harness,
+    users: usize,
+    clicks: usize,
+    runs: usize,
+    extra: &str,
+    native_options: &RunOptions,
+) {
+    let data = root.join(format!("sessions-{users}users-{clicks}clicks"));
+    if !data.join("done").is_file() {
+        eprintln!("generating {} ...", data.display());
+        let spec = sessions::Spec {
+            events: clicks,
+            users,
+            rate: 10_000,
+            shards: 2,
+            seed: 11,
+        };
+        sessions::generate(&data, &spec).expect("generating clicks");
+        std::fs::write(data.join("done"), "").expect("marking the data complete");
+    }
+    let expected = sessions::expected(&data).expect("the input's sessions");
+    let check = |lines: &[String]| {
+        let got = sessions::output(lines);
+        assert!(
+            got == expected,
+            "sessions: {} fired, expected {} (first difference: {:?})",
+            got.len(),
+            expected.len(),
+            expected.iter().find(|(k, v)| got.get(*k) != Some(v))
+        );
+    };
+    let point = h.dir.path().join("sessions");
+    std::fs::create_dir_all(&point).expect("a folder for the point");
+    let text = sessions::bench_manifest(&data, &point, extra);
+    let manifest = point.join("job.toml");
+    std::fs::write(&manifest, &text).expect("writing the manifest");
+    // Warm up: the first run compiles the component into the on-disk cache.
+    weir(&manifest, &[], &point, &check);
+    let (mut w, mut w_rss, mut n) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..runs {
+        let m = weir(&manifest, &[], &point, &check);
+        w.push(m.secs);
+        w_rss.push(m.rss);
+        let _ = std::fs::remove_dir_all(point.join("out"));
+        let mut nj = job(&text, &point, &[]);
+        natively(&mut nj);
+        let started = Instant::now();
+        assert!(throughput(nj, native_options.clone()) > 0.0);
+        n.push(started.elapsed().as_secs_f64());
+        check(&read_lines(&point.join("out")));
+    }
+    let (w, w_rss, n) = (median(&mut w), median(&mut w_rss), median(&mut n));
+    println!(
+        "\nSessions (the sessions example: 30 s gap, elements kept, a keyed count) at {clicks} clicks, parallelism 2 (median of {runs} runs)\n"
+    );
+    println!(
+        "| users (keys) | sessions fired | weir | weir RSS | per session | native functions |"
+    );
+    println!("|---|---|---|---|---|---|");
+    println!(
+        "| {users} | {} | {w:.2} s | {} | {:.2} µs | {n:.2} s |",
+        expected.len(),
+        mib(w_rss),
+        w / expected.len() as f64 * 1e6
+    );
 }

@@ -11,6 +11,7 @@
 //! - [`broker`]: a real Kafka-compatible broker (noida-db) started for a test.
 //! - [`native`]: the example functions compiled natively, for measuring Wasm against them.
 //! - [`ysb`]: YSB-shaped data and the benchmark's answer computed without weir.
+//! - [`sessions`]: many users' clicks and their sessions computed without weir.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -22,6 +23,7 @@ pub mod bench;
 pub mod broker;
 pub mod crash;
 pub mod native;
+pub mod sessions;
 pub mod ysb;
 
 /// The components built from `examples/` and `tests/guests/`.

@@ -25,6 +25,7 @@ pub fn register(natives: &mut NativeFunctions) {
     natives.map("anonymize", map::<anonymize::Anonymize>);
     natives.map("ysb-campaign", map::<ysb_campaign::YsbCampaign>);
     natives.window("ysb-window", window::<ysb_window::YsbWindow>);
+    natives.window("sessions", window::<::sessions::Sessions>);
     natives.broadcast("ysb-broadcast", broadcast::<ysb_broadcast::YsbBroadcast>);
     natives.broadcast("goods-enrich", broadcast::<goods_enrich::GoodsEnrich>);
 }

@@ -152,6 +152,13 @@ impl RocksBackend {
         opts.set_write_buffer_size(8 << 20);
         opts.set_max_write_buffer_number(2);
         opts.set_compression_type(rocksdb::DBCompressionType::Lz4);
+        // Most reads are point lookups, many of keys that have no state yet (a new
+        // user's session set, a window's first accumulator): a Bloom filter per file
+        // answers those without reading a data block.
+        let mut table = rocksdb::BlockBasedOptions::default();
+        table.set_bloom_filter(10.0, false);
+        table.set_block_cache(&rocksdb::Cache::new_lru_cache(32 << 20));
+        opts.set_block_based_table_factory(&table);
         opts
     }
 
