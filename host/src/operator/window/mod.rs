@@ -9,10 +9,10 @@
 //! late output. Other triggers fire on counts or periodically; a firing that depends on
 //! elements happens exactly after the element, whatever the batch size.
 
-mod acc_cache;
 mod aggregate;
 mod aligned;
 mod aligned_op;
+mod cache;
 mod count;
 pub mod elements;
 mod fire;
@@ -494,7 +494,7 @@ impl Operator for WindowOperator {
         if self.spec.trigger.keeps_state() {
             self.st.record_triggers(self.trig.iter())?;
         }
-        let mut overlay = self.st.cached();
+        let mut overlay = self.st.cached()?;
         if let Some(a) = &self.aligned {
             a.overlay(&self.st, &mut overlay);
         }

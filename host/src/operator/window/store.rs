@@ -5,7 +5,7 @@ use std::cell::RefCell;
 
 use anyhow::{Context, Result};
 
-use super::acc_cache::AccCache;
+use super::cache::StateCache;
 use super::elements;
 use super::triggers::TriggerState;
 use crate::record::Batch;
@@ -25,8 +25,8 @@ pub struct WindowState {
     counter: StateDef,
     fired: StateDef,
     trigger: StateDef,
-    /// Accumulators, written back to the backend in bulk.
-    accs: RefCell<AccCache>,
+    /// Accumulators, contents and session sets, written back to the backend in bulk.
+    accs: RefCell<StateCache>,
 }
 
 /// A key and its key group.
@@ -57,7 +57,7 @@ impl WindowState {
             counter: def("count", Kind::Value)?,
             fired: def("fired", Kind::Value)?,
             trigger: def("trigger", Kind::Value)?,
-            accs: RefCell::new(AccCache::new(cache_bytes)),
+            accs: RefCell::new(StateCache::new(cache_bytes)),
             keyed,
         })
     }
@@ -93,8 +93,17 @@ impl WindowState {
         StateKeyPrefix::new(self.counter.id, key.group, &key.bytes, Namespace::Global).0
     }
 
-    fn is_acc(&self, key: &[u8]) -> bool {
-        key.starts_with(&self.acc.id.to_be_bytes())
+    /// Whether a state key is one the cache holds (accumulators, contents, sessions).
+    fn is_cached(&self, key: &[u8]) -> bool {
+        [self.acc.id, self.contents.id, self.sessions.id]
+            .iter()
+            .any(|id| key.starts_with(&id.to_be_bytes()))
+    }
+
+    /// The value under one cached state key.
+    fn cached_value(&self, at: &[u8]) -> Result<Option<Vec<u8>>> {
+        let mut v = self.accs.borrow_mut().get(self.keyed.backend(), &[at])?;
+        Ok(v.pop().flatten())
     }
 
     /// The state keys of many windows' accumulators, in one buffer.
@@ -157,8 +166,9 @@ impl WindowState {
         let mut rest = Vec::with_capacity(ops.len());
         for op in ops {
             match op {
-                WriteOp::Put(k, v) if self.is_acc(&k) => accs.put(&k, v),
-                WriteOp::Delete(k) if self.is_acc(&k) => accs.delete(&k),
+                WriteOp::Put(k, v) if self.is_cached(&k) => accs.put(&k, v),
+                WriteOp::Delete(k) if self.is_cached(&k) => accs.delete(&k),
+                WriteOp::Append(k, v) if self.is_cached(&k) => accs.append(&k, &v),
                 other => rest.push(other),
             }
         }
@@ -169,10 +179,10 @@ impl WindowState {
         self.keyed.backend().write(rest)
     }
 
-    /// The cached accumulators the backend does not have (changed or deleted), encoded
+    /// The cached state the backend does not have (changed or deleted), encoded
     /// as a snapshot overlay.
-    pub fn cached(&self) -> Vec<u8> {
-        self.accs.borrow().dirty()
+    pub fn cached(&self) -> Result<Vec<u8>> {
+        self.accs.borrow_mut().dirty(self.keyed.backend())
     }
 
     /// The backend holds restored state: accumulators not cached are read from it.
@@ -188,7 +198,7 @@ impl WindowState {
     /// A window's elements.
     pub fn elements(&self, key: &Key, w: &Window) -> Result<Batch> {
         let mut b = Batch::default();
-        if let Some(bytes) = self.keyed.backend().get(&self.contents_key(key, w))? {
+        if let Some(bytes) = self.cached_value(&self.contents_key(key, w))? {
             for e in decode_list(&bytes)? {
                 elements::decode_into(e, &mut b)?;
             }
@@ -227,7 +237,7 @@ impl WindowState {
 
     /// A key's session windows.
     pub fn sessions(&self, key: &Key) -> Result<Vec<Window>> {
-        let Some(bytes) = self.keyed.backend().get(&self.sessions_key(key))? else {
+        let Some(bytes) = self.cached_value(&self.sessions_key(key))? else {
             return Ok(Vec::new());
         };
         bytes
@@ -261,11 +271,7 @@ impl WindowState {
             Some(b) => u64::from_be_bytes(b.as_slice().try_into().context("corrupt count state")?),
             None => 0,
         };
-        let elements = match self
-            .keyed
-            .backend()
-            .get(&self.contents_key(key, &COUNT_WINDOW))?
-        {
+        let elements = match self.cached_value(&self.contents_key(key, &COUNT_WINDOW))? {
             Some(b) => decode_list(&b)?.into_iter().map(<[u8]>::to_vec).collect(),
             None => Vec::new(),
         };

@@ -1,12 +1,17 @@
-//! A write-back cache of window accumulators in front of the state backend.
+//! A write-back cache of window state in front of the state backend: accumulators,
+//! window contents and session sets.
 //!
-//! An aggregating window updates its accumulator with every batch that reaches it, and is
-//! deleted when it fires; sending each update to RocksDB costs a lookup and a memtable
-//! insert per window per batch for state that usually lives a few seconds. The cache keeps
-//! accumulators in memory, reads through to the backend on a miss, and writes back when it
-//! grows past its capacity in bytes (the instance's share of the manifest's
-//! `job.window_cache`) and on `flush`. An accumulator created and deleted between two
-//! write-backs never reaches the backend at all.
+//! A window's state is updated by every batch that reaches it and deleted when the window
+//! is cleaned up; sending each change to RocksDB costs a lookup and a memtable insert per
+//! window per batch for state that usually lives a few seconds. The cache keeps values in
+//! memory, reads through to the backend on a miss, and writes back when it grows past its
+//! capacity in bytes (the instance's share of the manifest's `job.window_cache`) and on
+//! `flush`; a snapshot takes what the backend lacks as an overlay. State created and
+//! deleted between two write-backs never reaches the backend at all.
+//!
+//! Window contents are lists that grow by appends: an append to a list the cache does not
+//! hold is kept as an append (written back as one, RocksDB's merge) rather than read first;
+//! reading the list, or a snapshot, joins it to what the backend has.
 
 use anyhow::Result;
 
@@ -23,7 +28,10 @@ fn cost(key: &[u8], value: Option<&Vec<u8>>) -> usize {
 
 #[derive(Debug)]
 struct Entry {
+    /// The value (`None`: deleted), or, with `appends`, what to add to the backend's.
     value: Option<Vec<u8>>,
+    /// `value` holds only appends to the backend's value, which was not read.
+    appends: bool,
     dirty: bool,
     /// Whether the backend holds a value for the key.
     persisted: bool,
@@ -31,7 +39,7 @@ struct Entry {
 
 /// The cache.
 #[derive(Debug)]
-pub struct AccCache {
+pub struct StateCache {
     entries: FastMap<Vec<u8>, Entry>,
     /// Bytes the entries take (estimated).
     bytes: usize,
@@ -42,7 +50,7 @@ pub struct AccCache {
     backend_has_some: bool,
 }
 
-impl AccCache {
+impl StateCache {
     /// An empty cache that writes back past `capacity` bytes.
     pub fn new(capacity: usize) -> Self {
         Self {
@@ -53,7 +61,8 @@ impl AccCache {
         }
     }
 
-    /// The accumulators under `keys`, reading the ones not cached from `backend`.
+    /// The values under `keys`, reading the ones not cached (and the lists only
+    /// appended to) from `backend`.
     pub fn get(
         &mut self,
         backend: &dyn StateBackend,
@@ -62,23 +71,12 @@ impl AccCache {
         if self.backend_has_some {
             let missing: Vec<Vec<u8>> = keys
                 .iter()
-                .filter(|k| !self.entries.contains_key(**k))
+                .filter(|k| self.entries.get(**k).is_none_or(|e| e.appends))
                 .map(|k| k.to_vec())
                 .collect();
             if !missing.is_empty() {
                 let found = backend.multi_get(&missing)?;
-                for (k, value) in missing.into_iter().zip(found) {
-                    let persisted = value.is_some();
-                    self.bytes += cost(&k, value.as_ref());
-                    self.entries.insert(
-                        k,
-                        Entry {
-                            value,
-                            dirty: false,
-                            persisted,
-                        },
-                    );
-                }
+                self.settle_reads(missing, found);
             }
         }
         Ok(keys
@@ -87,17 +85,49 @@ impl AccCache {
             .collect())
     }
 
-    /// The backend may hold accumulators written before this cache was made (a restore).
+    /// Takes values read from the backend for `keys`: new entries, or the base of lists
+    /// only appended to.
+    fn settle_reads(&mut self, keys: Vec<Vec<u8>>, found: Vec<Option<Vec<u8>>>) {
+        for (k, value) in keys.into_iter().zip(found) {
+            let persisted = value.is_some();
+            match self.entries.get_mut(&k) {
+                Some(e) if e.appends => {
+                    let mut base = value.unwrap_or_default();
+                    self.bytes += base.len();
+                    base.extend_from_slice(e.value.as_deref().unwrap_or_default());
+                    e.value = Some(base);
+                    e.appends = false;
+                    e.persisted = persisted;
+                }
+                Some(_) => {}
+                None => {
+                    self.bytes += cost(&k, value.as_ref());
+                    self.entries.insert(
+                        k,
+                        Entry {
+                            value,
+                            appends: false,
+                            dirty: false,
+                            persisted,
+                        },
+                    );
+                }
+            }
+        }
+    }
+
+    /// The backend may hold state written before this cache was made (a restore).
     pub fn backend_may_have_some(&mut self) {
         self.backend_has_some = true;
     }
 
-    /// Sets an accumulator (the key is copied only when it is not cached).
+    /// Sets a value (the key is copied only when it is not cached).
     pub fn put(&mut self, key: &[u8], value: Vec<u8>) {
         match self.entries.get_mut(key) {
             Some(e) => {
                 self.bytes = self.bytes + value.len() - e.value.as_ref().map_or(0, Vec::len);
                 e.value = Some(value);
+                e.appends = false;
                 e.dirty = true;
             }
             None => {
@@ -106,6 +136,7 @@ impl AccCache {
                     key.to_vec(),
                     Entry {
                         value: Some(value),
+                        appends: false,
                         dirty: true,
                         persisted: false,
                     },
@@ -114,11 +145,40 @@ impl AccCache {
         }
     }
 
-    /// Deletes an accumulator.
+    /// Appends to a list (the encoded element `bytes`), without reading it.
+    pub fn append(&mut self, key: &[u8], bytes: &[u8]) {
+        self.bytes += bytes.len();
+        match self.entries.get_mut(key) {
+            Some(e) => {
+                // A deleted list starts again from nothing.
+                e.value
+                    .get_or_insert_with(Vec::new)
+                    .extend_from_slice(bytes);
+                e.dirty = true;
+            }
+            None => {
+                self.bytes += cost(key, None);
+                // With nothing in the backend, the appends are the whole list.
+                let appends = self.backend_has_some;
+                self.entries.insert(
+                    key.to_vec(),
+                    Entry {
+                        value: Some(bytes.to_vec()),
+                        appends,
+                        dirty: true,
+                        persisted: appends,
+                    },
+                );
+            }
+        }
+    }
+
+    /// Deletes a value.
     pub fn delete(&mut self, key: &[u8]) {
         match self.entries.get_mut(key) {
             Some(e) if e.persisted => {
                 self.bytes -= e.value.take().map_or(0, |v| v.len());
+                e.appends = false;
                 e.dirty = true;
             }
             Some(_) => {
@@ -134,6 +194,7 @@ impl AccCache {
                     key.to_vec(),
                     Entry {
                         value: None,
+                        appends: false,
                         dirty: true,
                         persisted: true,
                     },
@@ -143,13 +204,24 @@ impl AccCache {
     }
 
     /// The entries the backend does not have yet, encoded as a snapshot overlay (one
-    /// buffer: no allocation per entry).
-    pub fn dirty(&self) -> Vec<u8> {
+    /// buffer: no allocation per entry); lists only appended to are joined to the
+    /// backend's first.
+    pub fn dirty(&mut self, backend: &dyn StateBackend) -> Result<Vec<u8>> {
+        let appended: Vec<Vec<u8>> = self
+            .entries
+            .iter()
+            .filter(|(_, e)| e.appends)
+            .map(|(k, _)| k.clone())
+            .collect();
+        if !appended.is_empty() {
+            let found = backend.multi_get(&appended)?;
+            self.settle_reads(appended, found);
+        }
         let mut out = Vec::new();
         for (k, e) in self.entries.iter().filter(|(_, e)| e.dirty) {
             crate::state::snapshot::encode_overlay_entry(&mut out, k, e.value.as_deref());
         }
-        out
+        Ok(out)
     }
 
     /// Writes back and empties the cache if it is over capacity.
@@ -169,7 +241,8 @@ impl AccCache {
         self.bytes
     }
 
-    /// Writes every changed accumulator to the backend (they stay cached, now clean).
+    /// Writes every change to the backend (values stay cached, now clean; appends are
+    /// written as appends and dropped from the cache).
     pub fn flush(&mut self, backend: &dyn StateBackend) -> Result<()> {
         let mut ops = Vec::new();
         for (k, e) in &mut self.entries {
@@ -178,6 +251,13 @@ impl AccCache {
             }
             e.dirty = false;
             match &e.value {
+                Some(v) if e.appends => {
+                    self.bytes -= v.len();
+                    ops.push(WriteOp::Append(k.clone(), v.clone()));
+                    e.value = None;
+                    e.appends = false;
+                    self.backend_has_some = true;
+                }
                 Some(v) => {
                     ops.push(WriteOp::Put(k.clone(), v.clone()));
                     e.persisted = true;
@@ -197,7 +277,7 @@ impl AccCache {
             }
             keep
         });
-        self.bytes -= freed;
+        self.bytes = self.bytes.saturating_sub(freed);
         if ops.is_empty() {
             return Ok(());
         }
@@ -215,7 +295,7 @@ mod tests {
         let b = MemoryBackend::default();
         b.write(vec![WriteOp::Put(b"old".to_vec(), b"1".to_vec())])
             .unwrap();
-        let mut c = AccCache::new(usize::MAX);
+        let mut c = StateCache::new(usize::MAX);
         c.backend_may_have_some();
         assert_eq!(
             c.get(&b, &[b"old", b"new"]).unwrap(),
@@ -246,7 +326,7 @@ mod tests {
         let b = MemoryBackend::default();
         let key = |i: u32| format!("key-{i:04}").into_bytes();
         let one = cost(&key(0), Some(&b"12".to_vec()));
-        let mut c = AccCache::new(10 * one);
+        let mut c = StateCache::new(10 * one);
         for i in 0..10 {
             c.put(&key(i), b"12".to_vec());
         }
@@ -279,5 +359,60 @@ mod tests {
         c.delete(&key(3));
         c.flush(&b).unwrap();
         assert_eq!(b.get(&key(3)).unwrap(), None);
+    }
+
+    #[test]
+    fn appends_to_lists_not_read_are_written_as_appends_and_joined_when_read() {
+        let b = MemoryBackend::default();
+        b.write(vec![WriteOp::Put(b"list".to_vec(), b"ab".to_vec())])
+            .unwrap();
+        let mut c = StateCache::new(usize::MAX);
+        c.backend_may_have_some();
+        c.append(b"list", b"c");
+        c.append(b"list", b"d");
+        assert_eq!(
+            b.get(b"list").unwrap(),
+            Some(b"ab".to_vec()),
+            "not read, not written"
+        );
+        assert_eq!(c.get(&b, &[b"list"]).unwrap(), vec![Some(b"abcd".to_vec())]);
+        c.append(b"list", b"e");
+        c.append(b"other", b"x");
+        let overlay = c.dirty(&b).unwrap();
+        let mut expected = Vec::new();
+        crate::state::snapshot::encode_overlay_entry(&mut expected, b"list", Some(b"abcde"));
+        let mut other = Vec::new();
+        crate::state::snapshot::encode_overlay_entry(&mut other, b"other", Some(b"x"));
+        let either = [
+            [expected.clone(), other.clone()].concat(),
+            [other, expected].concat(),
+        ];
+        assert!(either.contains(&overlay), "whole lists in a snapshot");
+        c.flush(&b).unwrap();
+        assert_eq!(b.get(b"list").unwrap(), Some(b"abcde".to_vec()));
+        assert_eq!(b.get(b"other").unwrap(), Some(b"x".to_vec()));
+        // Past a flush that emptied the cache: appended without a read, then deleted.
+        let mut c = StateCache::new(0);
+        c.backend_may_have_some();
+        c.append(b"list", b"f");
+        c.flush(&b).unwrap();
+        assert_eq!(
+            b.get(b"list").unwrap(),
+            Some(b"abcdef".to_vec()),
+            "an append"
+        );
+        c.append(b"list", b"g");
+        c.delete(b"list");
+        c.append(b"list", b"h");
+        assert_eq!(c.get(&b, &[b"list"]).unwrap(), vec![Some(b"h".to_vec())]);
+        c.flush(&b).unwrap();
+        assert_eq!(b.get(b"list").unwrap(), Some(b"h".to_vec()));
+        // A snapshot of a list only appended to holds the whole list.
+        let mut c = StateCache::new(usize::MAX);
+        c.backend_may_have_some();
+        c.append(b"list", b"i");
+        let mut whole = Vec::new();
+        crate::state::snapshot::encode_overlay_entry(&mut whole, b"list", Some(b"hi"));
+        assert_eq!(c.dirty(&b).unwrap(), whole);
     }
 }
