@@ -5,13 +5,14 @@
 use anyhow::{Context, Result, anyhow};
 
 use super::store::{Key, WindowState};
+use crate::hash::FastMap;
 use crate::manifest::WindowAggregateKind;
 use crate::operator::Collector;
 use crate::operator::dead_letter::ErrorHandler;
 use crate::operator::function::WindowFunction;
 use crate::operator::isolate::host_failure;
 use crate::record::{Batch, KeyTableBuilder, Values};
-use crate::runtime::NodeMetrics;
+use crate::runtime::{KeyedBatch, NodeMetrics};
 use crate::time::Window;
 use crate::wasm::bindings::types::TimeWindow;
 use crate::wasm::bindings::window_function::Fold;
@@ -25,6 +26,40 @@ pub struct Group {
     pub window: Window,
     /// Indexes of the elements in the batch.
     pub records: Vec<u32>,
+}
+
+/// Gathers a batch's elements into groups by key and window, in order of their first
+/// element.
+#[derive(Debug, Default)]
+pub struct Grouper {
+    groups: Vec<Group>,
+    index: FastMap<(u32, Window), usize>,
+}
+
+impl Grouper {
+    /// Adds element `i` of `k` to window `w`.
+    pub fn add(&mut self, k: &KeyedBatch, i: u32, w: Window) {
+        let key = k.keys.of_record[i as usize];
+        let groups = &mut self.groups;
+        let g = *self.index.entry((key, w)).or_insert_with(|| {
+            // The key is copied once per group, when its first element comes.
+            groups.push(Group {
+                key: Key {
+                    bytes: k.keys.key(key as usize).to_vec(),
+                    group: k.groups[key as usize],
+                },
+                window: w,
+                records: Vec::new(),
+            });
+            groups.len() - 1
+        });
+        groups[g].records.push(i);
+    }
+
+    /// The groups.
+    pub fn finish(self) -> Vec<Group> {
+        self.groups
+    }
 }
 
 /// A count accumulator's value.

@@ -3,12 +3,11 @@
 
 use anyhow::Result;
 
-use super::aggregate::{self, Group};
+use super::aggregate;
 use super::aligned::{Acc, AccKeys, Aligned, Firing};
 use super::fire::{self, FiredSet, Pane};
-use super::store::{Key, WindowState};
+use super::store::WindowState;
 use super::{Collector, WindowOperator};
-use crate::hash::FastMap;
 use crate::manifest::WindowAggregateKind;
 use crate::runtime::KeyedBatch;
 use crate::state::StateKeyPrefix;
@@ -76,23 +75,11 @@ impl WindowOperator {
                 }
             }
             Some(kind @ WindowAggregateKind::Function) => {
-                let mut groups: Vec<Group> = Vec::new();
-                let mut index: FastMap<(u32, Window), usize> = FastMap::default();
+                let mut grouper = aggregate::Grouper::default();
                 for &(i, w) in &placed {
-                    let key = k.keys.of_record[i as usize];
-                    let g = *index.entry((key, w)).or_insert_with(|| {
-                        groups.push(Group {
-                            key: Key {
-                                bytes: k.keys.key(key as usize).to_vec(),
-                                group: k.groups[key as usize],
-                            },
-                            window: w,
-                            records: Vec::new(),
-                        });
-                        groups.len() - 1
-                    });
-                    groups[g].records.push(i);
+                    grouper.add(k, i, w);
                 }
+                let groups = grouper.finish();
                 let old: Vec<Option<Vec<u8>>> = groups
                     .iter()
                     .map(|g| match a.get(&g.window, &g.key.bytes) {

@@ -176,8 +176,7 @@ impl WindowOperator {
             return self.absorb_aligned(k, out);
         }
         let now = self.clock.now_ms();
-        let mut groups: Vec<Group> = Vec::new();
-        let mut index: FastMap<(u32, Window), usize> = FastMap::default();
+        let mut grouper = aggregate::Grouper::default();
         let mut windows = std::mem::take(&mut self.scratch);
         for i in 0..k.batch.len() {
             let r = k.batch.get(i);
@@ -191,20 +190,7 @@ impl WindowOperator {
                     continue;
                 }
                 placed = true;
-                let key = k.keys.of_record[i];
-                let g = *index.entry((key, w)).or_insert_with(|| {
-                    // The key is copied once per group, when its first element comes.
-                    groups.push(Group {
-                        key: Key {
-                            bytes: k.keys.key(key as usize).to_vec(),
-                            group: k.groups[key as usize],
-                        },
-                        window: w,
-                        records: Vec::new(),
-                    });
-                    groups.len() - 1
-                });
-                groups[g].records.push(i as u32);
+                grouper.add(&k, i as u32, w);
             }
             if placed {
                 self.metrics.absorbed.add(1);
@@ -213,6 +199,7 @@ impl WindowOperator {
             }
         }
         self.scratch = windows;
+        let groups = grouper.finish();
         let cuts = self.cuts(&groups, &k.batch, now);
         if cuts.iter().all(Vec::is_empty) {
             return self.absorb(&groups, &k.batch, out);
