@@ -26,7 +26,7 @@ pub struct WindowState {
     fired: StateDef,
     trigger: StateDef,
     /// Accumulators, contents and session sets, written back to the backend in bulk.
-    accs: RefCell<StateCache>,
+    cache: RefCell<StateCache>,
 }
 
 /// A key and its key group.
@@ -57,7 +57,7 @@ impl WindowState {
             counter: def("count", Kind::Value)?,
             fired: def("fired", Kind::Value)?,
             trigger: def("trigger", Kind::Value)?,
-            accs: RefCell::new(StateCache::new(cache_bytes)),
+            cache: RefCell::new(StateCache::new(cache_bytes)),
             keyed,
         })
     }
@@ -102,7 +102,7 @@ impl WindowState {
 
     /// The value under one cached state key.
     fn cached_value(&self, at: &[u8]) -> Result<Option<Vec<u8>>> {
-        let mut v = self.accs.borrow_mut().get(self.keyed.backend(), &[at])?;
+        let mut v = self.cache.borrow_mut().get(self.keyed.backend(), &[at])?;
         Ok(v.pop().flatten())
     }
 
@@ -122,7 +122,7 @@ impl WindowState {
         windows: impl IntoIterator<Item = (&'a Key, &'a Window)>,
     ) -> Result<Vec<Option<Vec<u8>>>> {
         let keys = self.acc_keys(windows);
-        self.accs
+        self.cache
             .borrow_mut()
             .get(self.keyed.backend(), &keys.slices())
     }
@@ -132,7 +132,7 @@ impl WindowState {
         &self,
         windows: impl IntoIterator<Item = ((&'a Key, &'a Window), Vec<u8>)>,
     ) -> Result<()> {
-        let mut accs = self.accs.borrow_mut();
+        let mut accs = self.cache.borrow_mut();
         let mut at = Vec::new();
         for ((key, w), value) in windows {
             at.clear();
@@ -147,7 +147,7 @@ impl WindowState {
         &self,
         windows: impl IntoIterator<Item = (&'a Key, &'a Window)>,
     ) -> Result<()> {
-        let mut accs = self.accs.borrow_mut();
+        let mut accs = self.cache.borrow_mut();
         let mut at = Vec::new();
         for (key, w) in windows {
             at.clear();
@@ -157,22 +157,23 @@ impl WindowState {
         accs.maybe_flush(self.keyed.backend())
     }
 
-    /// Applies writes (accumulators go to the write-back cache).
+    /// Applies writes (accumulators, contents and session sets go to the write-back
+    /// cache).
     pub fn write(&self, ops: Vec<WriteOp>) -> Result<()> {
         if ops.is_empty() {
             return Ok(());
         }
-        let mut accs = self.accs.borrow_mut();
+        let mut cache = self.cache.borrow_mut();
         let mut rest = Vec::with_capacity(ops.len());
         for op in ops {
             match op {
-                WriteOp::Put(k, v) if self.is_cached(&k) => accs.put(&k, v),
-                WriteOp::Delete(k) if self.is_cached(&k) => accs.delete(&k),
-                WriteOp::Append(k, v) if self.is_cached(&k) => accs.append(&k, &v),
+                WriteOp::Put(k, v) if self.is_cached(&k) => cache.put(&k, v),
+                WriteOp::Delete(k) if self.is_cached(&k) => cache.delete(&k),
+                WriteOp::Append(k, v) if self.is_cached(&k) => cache.append(&k, &v),
                 other => rest.push(other),
             }
         }
-        accs.maybe_flush(self.keyed.backend())?;
+        cache.maybe_flush(self.keyed.backend())?;
         if rest.is_empty() {
             return Ok(());
         }
@@ -182,17 +183,17 @@ impl WindowState {
     /// The cached state the backend does not have (changed or deleted), encoded
     /// as a snapshot overlay.
     pub fn cached(&self) -> Result<Vec<u8>> {
-        self.accs.borrow_mut().dirty(self.keyed.backend())
+        self.cache.borrow_mut().dirty(self.keyed.backend())
     }
 
     /// The backend holds restored state: accumulators not cached are read from it.
     pub fn restored(&self) {
-        self.accs.borrow_mut().backend_may_have_some();
+        self.cache.borrow_mut().backend_may_have_some();
     }
 
     /// Writes cached accumulators back to the backend.
     pub fn flush(&self) -> Result<()> {
-        self.accs.borrow_mut().flush(self.keyed.backend())
+        self.cache.borrow_mut().flush(self.keyed.backend())
     }
 
     /// A window's elements.
